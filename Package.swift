@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module layout: C libraries behind `C<Name>` system-library targets that expose
+// only what ili calls; Swift modules stacked engine → nets → inference → validation,
+// with the registry and the fleet beside them; `ili` is the command-line tool.
+let package = Package(
+    name: "ili",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ili", targets: ["ili"]),
+        .library(name: "ILITensor", targets: ["ILITensor"]),
+        .library(name: "ILIRegistry", targets: ["ILIRegistry"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // MARK: - C libraries (Debian: libzmq3-dev, libopenblas-dev, libpq-dev, libsqlite3-dev)
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+
+        // MARK: - Swift modules
+        .target(
+            name: "ILITensor",
+            dependencies: [
+                "COpenBLAS",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ]
+        ),
+        .target(
+            name: "ILIRegistry",
+            dependencies: ["CLibPQ", "CSQLite"]
+        ),
+        .executableTarget(
+            name: "ili",
+            dependencies: [
+                "ILITensor",
+                "ILIRegistry",
+                "CZeroMQ",
+                "COpenBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "ILITensorTests", dependencies: ["ILITensor"]),
+        .testTarget(name: "ILIRegistryTests", dependencies: ["ILIRegistry"]),
+        .testTarget(name: "IliCommandTests", dependencies: ["ili"]),
+    ]
+)
