@@ -1,0 +1,113 @@
+import RealModule
+
+/// The Adam optimizer, with optional weight decay, as PyTorch's `torch.optim.Adam`
+/// (L2 decay added to the gradient) or `AdamW` (decoupled decay) defines it.
+///
+/// ```swift
+/// var adam = Adam(parameters: model.parameters, learningRate: 5e-4)
+/// tape.backward(from: loss)
+/// clipGradientNorm(model.parameters, maxNorm: 5)
+/// adam.step()          // updates the parameters and clears their gradients
+/// ```
+public struct Adam<Scalar: TensorScalar> {
+    public enum WeightDecay: Sendable {
+        case none
+        /// Adds `rate · θ` to the gradient (PyTorch `Adam(weight_decay:)`).
+        case l2(Scalar)
+        /// Shrinks θ by `learningRate · rate` before the update (PyTorch `AdamW`).
+        case decoupled(Scalar)
+    }
+
+    public let parameters: [Parameter<Scalar>]
+    public var learningRate: Scalar
+    public var beta1: Scalar
+    public var beta2: Scalar
+    public var epsilon: Scalar
+    public var weightDecay: WeightDecay
+    /// The number of steps taken so far.
+    public var stepCount: Int { completedSteps }
+    @usableFromInline var completedSteps = 0
+
+    @usableFromInline var firstMoments: [[Scalar]]
+    @usableFromInline var secondMoments: [[Scalar]]
+
+    public init(parameters: [Parameter<Scalar>], learningRate: Scalar = 1e-3,
+                beta1: Scalar = 0.9, beta2: Scalar = 0.999, epsilon: Scalar = 1e-8,
+                weightDecay: WeightDecay = .none) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        firstMoments = parameters.map { Array(repeating: 0, count: $0.value.count) }
+        secondMoments = parameters.map { Array(repeating: 0, count: $0.value.count) }
+    }
+
+    /// Updates every parameter that has a gradient, then clears the gradients.
+    /// Parameters without a gradient are left alone, as PyTorch does.
+    @inlinable
+    public mutating func step() {
+        completedSteps += 1
+        let t = Scalar(completedSteps)
+        let correction1 = 1 - Scalar.pow(beta1, t)
+        let correction2 = 1 - Scalar.pow(beta2, t)
+        let stepSize = learningRate / correction1
+        let sqrtCorrection2 = Scalar.sqrt(correction2)
+        let (b1, b2, eps) = (beta1, beta2, epsilon)
+        var l2: Scalar = 0, shrink: Scalar = 1
+        switch weightDecay {
+        case .none: break
+        case .l2(let rate): l2 = rate
+        case .decoupled(let rate): shrink = 1 - learningRate * rate
+        }
+        for (index, parameter) in parameters.enumerated() {
+            guard let gradient = parameter.gradient else { continue }
+            precondition(gradient.count == parameter.value.count,
+                         "gradient of \(parameter.name) has \(gradient.count) elements, value \(parameter.value.count)")
+            parameter.value.storage.withUnsafeMutableBufferPointer { theta in
+                gradient.storage.withUnsafeBufferPointer { g in
+                    firstMoments[index].withUnsafeMutableBufferPointer { m in
+                        secondMoments[index].withUnsafeMutableBufferPointer { v in
+                            for i in 0..<theta.count {
+                                let gi = g[i] + l2 * theta[i]
+                                m[i] = b1 * m[i] + (1 - b1) * gi
+                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                                let denominator = Scalar.sqrt(v[i]) / sqrtCorrection2 + eps
+                                theta[i] = theta[i] * shrink - stepSize * m[i] / denominator
+                            }
+                        }
+                    }
+                }
+            }
+            parameter.gradient = nil
+        }
+    }
+
+    /// Clears every parameter's gradient without updating.
+    public func zeroGradients() {
+        for p in parameters { p.zeroGradient() }
+    }
+}
+
+/// Scales all gradients down together so that their joint L2 norm is at most `maxNorm`,
+/// as PyTorch's `clip_grad_norm_`.
+///
+/// - Returns: the norm before clipping.
+@discardableResult
+@inlinable
+public func clipGradientNorm<Scalar: TensorScalar>(_ parameters: [Parameter<Scalar>], maxNorm: Scalar) -> Scalar {
+    var total = 0.0
+    for p in parameters {
+        guard let g = p.gradient else { continue }
+        g.storage.withUnsafeBufferPointer { a in
+            for x in a { total += Double(x) * Double(x) }
+        }
+    }
+    let norm = Scalar(total.squareRoot())
+    let factor = maxNorm / (norm + 1e-6)
+    if factor < 1 {
+        for p in parameters where p.gradient != nil { p.gradient!.scale(by: factor) }
+    }
+    return norm
+}

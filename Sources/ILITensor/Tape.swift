@@ -1,0 +1,193 @@
+/// A record of the operations of one forward pass, replayed backwards to get gradients.
+///
+/// Each operation appends a node holding its value and, when any input needs a
+/// gradient, a closure that turns the node's gradient into its inputs' gradients.
+/// `backward(from:)` seeds the loss with 1 and runs the closures in reverse order;
+/// parameters read through `tape.read(_:)` then have their gradients added.
+///
+/// ```swift
+/// let tape = Tape<Float>()
+/// let x = tape.constant(batch)
+/// let h = x.linear(tape.read(w1), bias: tape.read(b1)).tanh()
+/// let loss = h.square().mean()
+/// tape.backward(from: loss)        // w1.gradient, b1.gradient are now set
+/// ```
+///
+/// A tape is used by one thread at a time; ensembles train with one tape per thread.
+public final class Tape<Scalar: TensorScalar> {
+    public typealias Backward = (_ tape: Tape<Scalar>, _ outputGradient: Matrix<Scalar>) -> Void
+
+    @usableFromInline var values: [Matrix<Scalar>] = []
+    @usableFromInline var gradients: [Matrix<Scalar>?] = []
+    @usableFromInline var needsGradient: [Bool] = []
+    @usableFromInline var backwards: [Backward?] = []
+    @usableFromInline var boundParameters: [(node: Int, parameter: Parameter<Scalar>)] = []
+
+    public init() {}
+
+    /// The number of recorded nodes.
+    public var count: Int { values.count }
+
+    /// Forgets every node, keeping the storage for the next pass.
+    public func reset() {
+        values.removeAll(keepingCapacity: true)
+        gradients.removeAll(keepingCapacity: true)
+        needsGradient.removeAll(keepingCapacity: true)
+        backwards.removeAll(keepingCapacity: true)
+        boundParameters.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Leaves
+
+    /// A value that needs no gradient (data, masks, fixed weights).
+    @inlinable
+    public func constant(_ value: Matrix<Scalar>) -> Variable<Scalar> {
+        appendNode(value, needsGradient: false, backward: nil)
+    }
+
+    /// A leaf whose gradient `gradient(of:)` returns after `backward`.
+    @inlinable
+    public func input(_ value: Matrix<Scalar>) -> Variable<Scalar> {
+        appendNode(value, needsGradient: true, backward: nil)
+    }
+
+    /// The parameter's current value; `backward` adds its gradient to `parameter.gradient`.
+    @inlinable
+    public func read(_ parameter: Parameter<Scalar>) -> Variable<Scalar> {
+        let v = appendNode(parameter.value, needsGradient: true, backward: nil)
+        boundParameters.append((v.id, parameter))
+        return v
+    }
+
+    // MARK: Recording operations
+
+    /// Records the result of an operation on `inputs`.
+    ///
+    /// `backward` receives the gradient of the result and must add each input's gradient
+    /// with `accumulateGradient(_:into:)` or `accumulateProduct(into:...)`, for the inputs
+    /// where `needsGradient(_:)` is true. It is dropped when no input needs a gradient.
+    /// This is the extension point for fused operations with a hand-written backward.
+    @inlinable
+    public func record(_ value: Matrix<Scalar>, inputs: Variable<Scalar>...,
+                       backward: @escaping Backward) -> Variable<Scalar> {
+        record(value, inputs: inputs, backward: backward)
+    }
+
+    @inlinable
+    public func record(_ value: Matrix<Scalar>, inputs: [Variable<Scalar>],
+                       backward: @escaping Backward) -> Variable<Scalar> {
+        var needs = false
+        for input in inputs {
+            precondition(input.tape === self, "an operation mixes variables of two tapes")
+            if needsGradient[input.id] { needs = true; break }
+        }
+        return appendNode(value, needsGradient: needs, backward: needs ? backward : nil)
+    }
+
+    @inlinable
+    func appendNode(_ value: Matrix<Scalar>, needsGradient needs: Bool, backward: Backward?) -> Variable<Scalar> {
+        let id = values.count
+        values.append(value)
+        gradients.append(nil)
+        needsGradient.append(needs)
+        backwards.append(backward)
+        return Variable(tape: self, id: id)
+    }
+
+    // MARK: Gradients
+
+    /// Whether gradients must flow into `variable`.
+    @inlinable
+    public func needsGradient(_ variable: Variable<Scalar>) -> Bool {
+        needsGradient[variable.id]
+    }
+
+    @inlinable
+    public func value(of variable: Variable<Scalar>) -> Matrix<Scalar> {
+        values[variable.id]
+    }
+
+    /// The gradient reached `variable` in the last `backward`, if any.
+    public func gradient(of variable: Variable<Scalar>) -> Matrix<Scalar>? {
+        gradients[variable.id]
+    }
+
+    /// Adds `gradient` to the gradient of `variable` (shapes must match).
+    @inlinable
+    public func accumulateGradient(_ gradient: Matrix<Scalar>, into variable: Variable<Scalar>) {
+        let id = variable.id
+        guard needsGradient[id] else { return }
+        precondition(gradient.rows == values[id].rows && gradient.cols == values[id].cols,
+                     "gradient \(gradient.shapeDescription) for a \(values[id].shapeDescription) value")
+        if gradients[id] == nil {
+            gradients[id] = gradient
+        } else {
+            gradients[id]!.storage.withUnsafeMutableBufferPointer { acc in
+                gradient.storage.withUnsafeBufferPointer { g in
+                    for i in 0..<acc.count { acc[i] += g[i] }
+                }
+            }
+        }
+    }
+
+    /// Adds `alpha · op(a) · op(b)` to the gradient of `variable` with one gemm.
+    @inlinable
+    public func accumulateProduct(into variable: Variable<Scalar>, _ a: Matrix<Scalar>, _ b: Matrix<Scalar>,
+                                  transposeA: Bool = false, transposeB: Bool = false, alpha: Scalar = 1) {
+        let id = variable.id
+        guard needsGradient[id] else { return }
+        if gradients[id] == nil {
+            var p = Matrix.product(a, b, transposeA: transposeA, transposeB: transposeB)
+            if alpha != 1 { p.scale(by: alpha) }
+            gradients[id] = p
+        } else {
+            gradients[id]!.addProduct(a, b, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: 1)
+        }
+    }
+
+    /// Back-propagates from `loss`, seeding its gradient with ones (so a non-scalar
+    /// loss back-propagates its sum), then adds each read parameter's gradient to it.
+    public func backward(from loss: Variable<Scalar>) {
+        precondition(loss.tape === self, "backward from a variable of another tape")
+        let seed = Matrix<Scalar>(rows: loss.rows, cols: loss.cols, repeating: 1)
+        accumulateGradient(seed, into: loss)
+        var i = loss.id
+        while i >= 0 {
+            if let backward = backwards[i], let g = gradients[i] {
+                backward(self, g)
+                // Intermediate gradients are not needed again; free them as we go.
+                gradients[i] = nil
+            }
+            i -= 1
+        }
+        for (node, parameter) in boundParameters {
+            guard let g = gradients[node] else { continue }
+            if parameter.gradient == nil {
+                parameter.gradient = g
+            } else {
+                parameter.gradient!.add(g)
+            }
+        }
+    }
+}
+
+/// A node of a `Tape`: a matrix value that operations can be applied to.
+public struct Variable<Scalar: TensorScalar> {
+    public let tape: Tape<Scalar>
+    public let id: Int
+
+    @inlinable
+    init(tape: Tape<Scalar>, id: Int) {
+        self.tape = tape
+        self.id = id
+    }
+
+    @inlinable public var value: Matrix<Scalar> { tape.values[id] }
+    @inlinable public var rows: Int { tape.values[id].rows }
+    @inlinable public var cols: Int { tape.values[id].cols }
+    @inlinable public var shapeDescription: String { tape.values[id].shapeDescription }
+
+    /// A constant of the same tape.
+    @inlinable
+    public func constant(_ m: Matrix<Scalar>) -> Variable { tape.constant(m) }
+}
