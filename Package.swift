@@ -10,11 +10,13 @@ let package = Package(
     products: [
         .executable(name: "ili", targets: ["ili"]),
         .library(name: "ILITensor", targets: ["ILITensor"]),
+        .library(name: "ILINets", targets: ["ILINets"]),
         .library(name: "ILIRegistry", targets: ["ILIRegistry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // MARK: - C libraries (Debian: libzmq3-dev, libopenblas-dev, libpq-dev, libsqlite3-dev)
@@ -32,6 +34,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ILINets",
+            dependencies: [
+                "ILITensor",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
             name: "ILIRegistry",
             dependencies: ["CLibPQ", "CSQLite"]
         ),
@@ -39,6 +48,7 @@ let package = Package(
             name: "ili",
             dependencies: [
                 "ILITensor",
+                "ILINets",
                 "ILIRegistry",
                 "CZeroMQ",
                 "COpenBLAS",
@@ -46,8 +56,20 @@ let package = Package(
             ]
         ),
 
+        // MARK: - Benchmarks (run by the scripts in Benchmarks/, always in release)
+        .executableTarget(
+            name: "ili-bench",
+            dependencies: [
+                "ILITensor",
+                "ILINets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/ili-bench"
+        ),
+
         // MARK: - Tests
         .testTarget(name: "ILITensorTests", dependencies: ["ILITensor"]),
+        .testTarget(name: "ILINetsTests", dependencies: ["ILINets"]),
         .testTarget(name: "ILIRegistryTests", dependencies: ["ILIRegistry"]),
         .testTarget(name: "IliCommandTests", dependencies: ["ili"]),
     ]

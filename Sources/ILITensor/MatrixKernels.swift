@@ -11,6 +11,14 @@ extension Matrix {
         }
     }
 
+    /// A buffer kernel such as `Scalar.tanh(_:into:)` applied to all elements.
+    @inlinable
+    public func bulk(_ kernel: (UnsafeBufferPointer<Scalar>, UnsafeMutableBufferPointer<Scalar>) -> Void) -> Matrix {
+        Matrix(rows: rows, cols: cols) { out in
+            storage.withUnsafeBufferPointer { a in kernel(a, out) }
+        }
+    }
+
     /// `f` applied to corresponding elements of two matrices of the same shape.
     @inlinable
     public func zip(_ other: Matrix, _ f: (Scalar, Scalar) -> Scalar) -> Matrix {

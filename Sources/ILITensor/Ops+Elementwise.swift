@@ -15,7 +15,11 @@ extension Variable {
     }
 
     @inlinable public func exp() -> Variable {
-        elementwise({ Scalar.exp($0) }) { _, y in y }
+        let x = value
+        let y = x.bulk(Scalar.exp)
+        return tape.record(y, inputs: self) { tape, g in
+            tape.accumulateGradient(g.zip(y, *), into: self)
+        }
     }
 
     @inlinable public func log() -> Variable {
@@ -23,7 +27,10 @@ extension Variable {
     }
 
     @inlinable public func tanh() -> Variable {
-        elementwise({ Scalar.tanh($0) }) { _, y in 1 - y * y }
+        let y = value.bulk(Scalar.tanh)
+        return tape.record(y, inputs: self) { tape, g in
+            tape.accumulateGradient(g.zip(y) { g, y in g * (1 - y * y) }, into: self)
+        }
     }
 
     @inlinable public func relu() -> Variable {
@@ -53,7 +60,10 @@ extension Variable {
     }
 
     @inlinable public func sigmoid() -> Variable {
-        elementwise(Self.sigmoid) { _, y in y * (1 - y) }
+        let y = value.bulk(Scalar.sigmoid)
+        return tape.record(y, inputs: self) { tape, g in
+            tape.accumulateGradient(g.zip(y) { g, y in g * y * (1 - y) }, into: self)
+        }
     }
 
     /// log σ(x) = −softplus(−x), without overflow for large |x|.
