@@ -167,6 +167,30 @@ final class FileFormatTests: XCTestCase {
         }
     }
 
+    /// Runs only where a Python with the `safetensors` package is found (`ILI_PYTHON`, or
+    /// python3 on PATH), e.g. `ILI_PYTHON=Benchmarks/.venv/bin/python ops/test`.
+    func testSafeTensorsInteroperatesWithPythonSafetensors() throws {
+        let candidates = [ProcessInfo.processInfo.environment["ILI_PYTHON"]].compactMap { $0 } + pathCandidates("python3")
+        guard let python = candidates.first(where: {
+            FileManager.default.isExecutableFile(atPath: $0) && (try? run($0, ["-c", "import safetensors.numpy"])) == 0
+        }) else { throw XCTSkip("no python with the safetensors package (set ILI_PYTHON)") }
+        let script = """
+        import sys, numpy as np
+        from safetensors.numpy import load_file, save_file
+        d = sys.argv[1]
+        t = load_file(d + '/ili.safetensors')
+        assert t['w'].dtype == np.float32 and t['w'].shape == (2, 3), t
+        assert np.array_equal(t['w'], [[1, 2, 3], [4, 5, 6]])
+        save_file({'a': np.arange(6, dtype=np.float32).reshape(2, 3), 'v': np.full(4, 0.25)}, d + '/py.safetensors', metadata={'k': 'v'})
+        """
+        try SafeTensors<Float>(tensors: ["w": Matrix([[1, 2, 3], [4, 5, 6]])]).write(to: path("ili.safetensors"))
+        XCTAssertEqual(try run(python, ["-c", script, directory.path]), 0, "python safetensors rejected ili's file")
+        let back = try SafeTensors<Double>.read(from: path("py.safetensors"))
+        XCTAssertEqual(back.tensors["a"], Matrix([[0, 1, 2], [3, 4, 5]]))
+        XCTAssertEqual(back.tensors["v"], Matrix([[0.25, 0.25, 0.25, 0.25]]))
+        XCTAssertEqual(back.metadata, ["k": "v"])
+    }
+
     // MARK: helpers
 
     func pythonWithNumPy() -> String? {
