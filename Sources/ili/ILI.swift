@@ -1,4 +1,5 @@
 import ArgumentParser
+import ILITensor
 
 @main
 struct ILI: ParsableCommand {
@@ -14,6 +15,15 @@ struct ILI: ParsableCommand {
         version: ILIVersion.current,
         subcommands: [Doctor.self]
     )
+}
+
+extension ILI {
+    /// Sets one OpenBLAS thread per process (or `ILI_BLAS_THREADS`) before any command runs:
+    /// ili's matrices are small, and parallelism pays better across members and chains.
+    static func main() {
+        BLASConfiguration.useDefaultThreadCount()
+        main(nil)
+    }
 }
 
 enum ILIVersion {
