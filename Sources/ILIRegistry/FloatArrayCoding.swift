@@ -1,0 +1,45 @@
+/// How θ and x are stored: little-endian IEEE-754 float32, densely packed, whatever the
+/// host's byte order, so that a file copied between machines reads the same; shapes as
+/// comma-separated dimensions ("5", "2,5").
+enum FloatArrayCoding {
+    static func encode(_ values: [Float]) -> [UInt8] {
+        #if _endian(little)
+        return values.withUnsafeBytes { Array($0) }
+        #else
+        return values.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
+        #endif
+    }
+
+    /// Appends `bytes` (a whole number of float32) decoded to `out`; returns false when
+    /// the byte count is not a multiple of 4.
+    static func decode(_ bytes: [UInt8], appendingTo out: inout [Float]) -> Bool {
+        guard bytes.count % 4 == 0 else { return false }
+        let n = bytes.count / 4
+        #if _endian(little)
+        bytes.withUnsafeBytes { raw in
+            out.append(contentsOf: UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: Float.self), count: n))
+        }
+        #else
+        for i in 0..<n {
+            var bits: UInt32 = 0
+            for b in 0..<4 { bits |= UInt32(bytes[4 * i + b]) << (8 * UInt32(b)) }
+            out.append(Float(bitPattern: bits))
+        }
+        #endif
+        return true
+    }
+
+    static func decode(_ bytes: [UInt8]) -> [Float]? {
+        var out = [Float]()
+        out.reserveCapacity(bytes.count / 4)
+        return decode(bytes, appendingTo: &out) ? out : nil
+    }
+
+    static func shapeText(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: ",") }
+
+    static func shape(_ text: String) -> [Int]? {
+        let dims = text.split(separator: ",").map { Int($0) }
+        guard !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return dims.map { $0! }
+    }
+}

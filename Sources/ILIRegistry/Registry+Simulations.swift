@@ -1,0 +1,197 @@
+import Foundation
+
+/// One simulation as a simulator worker reports it.
+public struct SimulationRecord: Sendable, Equatable {
+    /// Unique across the registry: the key that makes a retried batch harmless.
+    public var taskId: String
+    public var theta: [Float]
+    /// x flattened row-major; its shape is the experiment's.
+    public var x: [Float]
+    /// False when the simulator itself gave up; `reason` says why and `x` may be empty.
+    public var valid: Bool
+    public var reason: String?
+
+    public init(taskId: String, theta: [Float], x: [Float], valid: Bool = true, reason: String? = nil) {
+        self.taskId = taskId
+        self.theta = theta
+        self.x = x
+        self.valid = valid
+        self.reason = reason
+    }
+}
+
+/// What an append stored.
+public struct AppendResult: Sendable, Equatable {
+    /// Records stored by this call.
+    public var inserted: Int
+    /// Records whose task id was already stored (a retried batch), left untouched.
+    public var duplicates: Int
+    /// Of the inserted records, those stored as invalid (simulator failure or non-finite x).
+    public var invalid: Int
+
+    public init(inserted: Int, duplicates: Int, invalid: Int) {
+        self.inserted = inserted
+        self.duplicates = duplicates
+        self.invalid = invalid
+    }
+}
+
+/// The valid (θ, x) pairs of a range of rounds, as two dense row-major float arrays.
+public struct TrainingData: Sendable {
+    public var rounds: ClosedRange<Int>
+    public var thetaDimension: Int
+    public var xShape: [Int]
+    public var count: Int
+    /// `count × thetaDimension` floats.
+    public var theta: [Float]
+    /// `count × xShape.product` floats.
+    public var x: [Float]
+}
+
+extension Registry {
+    /// Appends `batch` to round `roundId` in one transaction: either every new record is
+    /// stored or none is.
+    ///
+    /// Records whose task id is already stored are skipped, so a worker can resend a
+    /// batch it is unsure about. The whole batch is refused, with the task id named, when
+    /// a θ has the wrong width or a non-finite value (the proposal is broken), when an x
+    /// has the wrong size, or when the round is not `simulating`. A finite θ whose x has
+    /// NaN or ±∞ is stored as invalid with the reason, and training never reads it.
+    @discardableResult
+    public func appendSimulations(round roundId: Int64, _ batch: [SimulationRecord], worker: String) throws -> AppendResult {
+        guard !worker.isEmpty else { throw RegistryError(.invalidInput, "appending to round \(roundId): the worker id is empty") }
+        guard !batch.isEmpty else { return AppendResult(inserted: 0, duplicates: 0, invalid: 0) }
+        return try write("appending \(batch.count) simulations to round \(roundId)") { c in
+            let d = c.dialect
+            let rows = try c.query("""
+                SELECT r.status, r.round_index, e.name, e.theta_dim, e.x_shape FROM rounds r
+                JOIN experiments e ON e.id = r.experiment_id WHERE r.id = $1\(d.kind == .postgres ? " FOR SHARE OF r" : "")
+                """, [.integer(roundId)])
+            guard let row = rows.first else {
+                throw RegistryError(.unknownRound, "cannot append simulations: there is no round with id \(roundId)")
+            }
+            let status = try row.text(0), index = try row.int(1), experiment = try row.text(2)
+            let thetaDim = try row.int(3), xShapeText = try row.text(4)
+            let xCount = (FloatArrayCoding.shape(xShapeText) ?? []).reduce(1, *)
+            guard status == RoundStatus.simulating.rawValue else {
+                throw RegistryError(.invalidTransition, """
+                    round \(index) of experiment \(experiment) is \(status), not simulating: simulations are accepted \
+                    only while a round is simulating (advance it from planned first; a finished round takes no more)
+                    """)
+            }
+            let encoded = try Self.encode(batch, experiment: experiment, thetaDim: thetaDim, xCount: xCount, xShapeText: xShapeText)
+
+            let perRow = 6, shared = 3
+            let rowsPerStatement = max(1, min(1000, (c.maxBindParameters - shared) / perRow))
+            var inserted = 0, invalid = 0
+            var chunkIndex = 0
+            var start = 0
+            while start < encoded.count {
+                let end = min(start + rowsPerStatement, encoded.count)
+                var sql = "INSERT INTO simulations (round_id, worker_id, theta_shape, task_id, theta, x, x_shape, valid, reason) VALUES "
+                var binds: [SQLValue] = [.integer(roundId), .text(worker), .text(String(thetaDim))]
+                binds.reserveCapacity(shared + perRow * (end - start))
+                for (k, record) in encoded[start..<end].enumerated() {
+                    let p = shared + perRow * k
+                    if k > 0 { sql += ", " }
+                    sql += "($1, $2, $3, $\(p + 1), $\(p + 2), $\(p + 3), $\(p + 4), $\(p + 5), $\(p + 6))"
+                    binds += [.text(record.taskId), .blob(record.theta), .blob(record.x), .text(record.xShape),
+                              .bool(record.valid), .optionalText(record.reason)]
+                }
+                sql += " ON CONFLICT (task_id) DO NOTHING RETURNING valid"
+                let stored = try c.query(sql, binds)
+                inserted += stored.count
+                invalid += try stored.filter { try !$0.bool(0) }.count
+                try faultHookWhileLocked?(chunkIndex)
+                chunkIndex += 1
+                start = end
+            }
+            return AppendResult(inserted: inserted, duplicates: batch.count - inserted, invalid: invalid)
+        }
+    }
+
+    private struct EncodedRecord {
+        var taskId: String
+        var theta: [UInt8]
+        var x: [UInt8]
+        var xShape: String
+        var valid: Bool
+        var reason: String?
+    }
+
+    private static func encode(_ batch: [SimulationRecord], experiment: String, thetaDim: Int, xCount: Int,
+                               xShapeText: String) throws -> [EncodedRecord] {
+        var seen = Set<String>()
+        seen.reserveCapacity(batch.count)
+        return try batch.map { record in
+            let task = record.taskId
+            guard !task.isEmpty else {
+                throw RegistryError(.invalidInput, "experiment \(experiment): a simulation has an empty task id; the batch was not stored")
+            }
+            guard seen.insert(task).inserted else {
+                throw RegistryError(.invalidInput, "experiment \(experiment): task \(task) appears twice in one batch; the batch was not stored")
+            }
+            guard record.theta.count == thetaDim else {
+                throw RegistryError(.invalidInput, """
+                    experiment \(experiment), task \(task): θ has \(record.theta.count) values but the experiment's θ has \
+                    \(thetaDim); the batch was not stored
+                    """)
+            }
+            guard record.theta.allSatisfy(\.isFinite) else {
+                throw RegistryError(.invalidInput, """
+                    experiment \(experiment), task \(task): θ contains NaN or ±infinity, which no proposal should produce; \
+                    the batch was not stored
+                    """)
+            }
+            var valid = record.valid
+            var reason = record.reason
+            if !valid {
+                reason = reason ?? "marked invalid by the simulator"
+                guard record.x.isEmpty || record.x.count == xCount else {
+                    throw RegistryError(.invalidInput, """
+                        experiment \(experiment), task \(task): x has \(record.x.count) values but the experiment's x has \
+                        \(xCount) (or none, for a failed simulation); the batch was not stored
+                        """)
+                }
+            } else {
+                guard record.x.count == xCount else {
+                    throw RegistryError(.invalidInput, """
+                        experiment \(experiment), task \(task): x has \(record.x.count) values but the experiment's x has \
+                        shape [\(xShapeText)] (\(xCount) values); the batch was not stored
+                        """)
+                }
+                if let bad = record.x.firstIndex(where: { !$0.isFinite }) {
+                    valid = false
+                    reason = "x[\(bad)] is \(record.x[bad]): non-finite output"
+                }
+            }
+            return EncodedRecord(taskId: task, theta: FloatArrayCoding.encode(record.theta), x: FloatArrayCoding.encode(record.x),
+                                 xShape: record.x.isEmpty ? "0" : xShapeText, valid: valid, reason: reason)
+        }
+    }
+
+    /// The valid pairs of rounds `rounds` of `experiment`, in round then arrival order.
+    /// The query walks the simulations index of just those rounds, so other rounds' and
+    /// other experiments' rows are never read.
+    public func trainingData(experiment: String, rounds: ClosedRange<Int>) throws -> TrainingData {
+        try read("reading the training data of \(experiment) rounds \(rounds.lowerBound)…\(rounds.upperBound)") { c in
+            let exp = try self.experiment(named: experiment, c)
+            let rows = try c.query("""
+                SELECT s.theta, s.x FROM rounds r JOIN simulations s ON s.round_id = r.id
+                WHERE r.experiment_id = $1 AND r.round_index BETWEEN $2 AND $3 AND s.valid
+                ORDER BY r.round_index, s.id
+                """, [.integer(exp.id), .int(rounds.lowerBound), .int(rounds.upperBound)])
+            var theta = [Float](), x = [Float]()
+            theta.reserveCapacity(rows.count * exp.thetaDimension)
+            x.reserveCapacity(rows.count * exp.xCount)
+            for row in rows {
+                let t = try row.blob(0), v = try row.blob(1)
+                guard t.count == 4 * exp.thetaDimension, v.count == 4 * exp.xCount,
+                      FloatArrayCoding.decode(t, appendingTo: &theta), FloatArrayCoding.decode(v, appendingTo: &x) else {
+                    throw RegistryError(.schema, "experiment \(experiment): a stored simulation has θ or x of the wrong size; the registry was written by something other than ili")
+                }
+            }
+            return TrainingData(rounds: rounds, thetaDimension: exp.thetaDimension, xShape: exp.xShape, count: rows.count, theta: theta, x: x)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Dispatch
+import Foundation
+
+/// The registry: experiments, rounds, simulations, model versions, posteriors, their
+/// validation and training jobs, over PostgreSQL or SQLite chosen by URL.
+///
+/// Every method blocks on the database. Call them from your own threads, or through
+/// `perform(_:)`, which runs them on this registry's dedicated queue, never on Swift's
+/// cooperative pool, where a blocking libpq call would stall unrelated tasks. One
+/// `Registry` holds one connection and serialises its callers; open one per thread that
+/// needs to work in parallel (each is cheap: one connection).
+///
+/// Each method is one transaction. When the connection breaks (the server restarted, an
+/// administrator ended the session) the registry reconnects and, if the transaction had
+/// not reached COMMIT, runs it once more; a database that is down gives `.unavailable`,
+/// and the same `Registry` works again once the database is back.
+public final class Registry: @unchecked Sendable {
+    /// Where this registry lives; `url.redacted` is safe to print.
+    public let url: RegistryURL
+
+    // `connection`, `schemaVersionValue` and `faultAfterInsertChunk` are guarded by `lock`.
+    private let lock = NSLock()
+    private var connection: SQLConnection?
+    private var schemaVersionValue = 0
+    /// Test hook: called after each chunk of an append is inserted, inside its transaction,
+    /// to simulate a crash between chunks.
+    var faultAfterInsertChunk: ((Int) throws -> Void)? {
+        get { lock.withLock { faultHook } }
+        set { lock.withLock { faultHook = newValue } }
+    }
+    private var faultHook: ((Int) throws -> Void)?
+
+    private let queue: DispatchQueue
+
+    /// Opens the registry at `url` (`postgresql://…`, `postgres://…` or `sqlite:PATH`),
+    /// creating or migrating its schema.
+    public init(url: String) throws {
+        self.url = try RegistryURL(url)
+        queue = DispatchQueue(label: "ili.registry")
+        try lock.withLock { _ = try connected() }
+    }
+
+    deinit { connection?.close() }
+
+    /// The schema version the database is at after migration.
+    public var schemaVersion: Int { lock.withLock { schemaVersionValue } }
+
+    /// Closes the connection; a later call opens a new one.
+    public func close() {
+        lock.withLock {
+            connection?.close()
+            connection = nil
+        }
+    }
+
+    /// Runs `body` on this registry's own queue and resumes the caller with its result,
+    /// so that async code never blocks a cooperative thread on the database.
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (Registry) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body(self) }) }
+        }
+    }
+
+    /// The open connection, opened (and migrated) if there is none. Caller holds `lock`.
+    private func connected() throws -> SQLConnection {
+        if let connection, connection.isUsable { return connection }
+        connection?.close()
+        connection = nil
+        let fresh: SQLConnection
+        switch url {
+        case .postgres(let text): fresh = try PostgresConnection(url: text, redactedURL: url.redacted)
+        case .sqlite(let path): fresh = try SQLiteConnection(path: path)
+        }
+        do {
+            schemaVersionValue = try Migration.migrate(fresh, redactedURL: url.redacted)
+        } catch let failure as SQLFailure {
+            fresh.close()
+            if failure.kind == .connectionLost {
+                throw RegistryError(.unavailable, "the registry at \(url.redacted) closed the connection while checking its schema: \(failure.message)")
+            }
+            throw Registry.mapped(failure, "checking the schema of \(url.redacted)")
+        } catch {
+            fresh.close()
+            throw error
+        }
+        connection = fresh
+        return fresh
+    }
+
+    /// Runs `body` as one transaction (`what` names it in errors): committed if it
+    /// returns, rolled back if it throws, retried once on a fresh connection if the
+    /// connection broke before COMMIT.
+    func transaction<T>(write: Bool, _ what: @autoclosure () -> String, _ body: (SQLConnection) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        var attempt = 0
+        while true {
+            attempt += 1
+            let c = try connected()
+            var committing = false
+            do {
+                try c.run(write ? c.dialect.beginWrite : c.dialect.beginRead)
+                let value = try body(c)
+                committing = true
+                try c.run("COMMIT")
+                return value
+            } catch let failure as SQLFailure where failure.kind == .connectionLost || !c.isUsable {
+                connection?.close()
+                connection = nil
+                if committing {
+                    throw RegistryError(.commitOutcomeUnknown, """
+                        the connection to \(url.redacted) broke while committing \(what()): the change may or may \
+                        not be stored; check before repeating it (appending simulations is safe to repeat)
+                        """)
+                }
+                if attempt >= 2 {
+                    throw RegistryError(.connectionLost, """
+                        lost the connection to the registry at \(url.redacted) while \(what()), and again after \
+                        reconnecting: \(failure.message)
+                        """)
+                }
+            } catch {
+                if c.isUsable { _ = try? c.run("ROLLBACK") }
+                throw Registry.mapped(error, what())
+            }
+        }
+    }
+
+    func write<T>(_ what: @autoclosure () -> String, _ body: (SQLConnection) throws -> T) throws -> T {
+        try transaction(write: true, what(), body)
+    }
+
+    func read<T>(_ what: @autoclosure () -> String, _ body: (SQLConnection) throws -> T) throws -> T {
+        try transaction(write: false, what(), body)
+    }
+
+    /// The fault hook, read while the caller already holds `lock` (inside a transaction).
+    var faultHookWhileLocked: ((Int) throws -> Void)? { faultHook }
+
+    static func mapped(_ error: Error, _ what: String) -> Error {
+        guard let failure = error as? SQLFailure else { return error }
+        switch failure.kind {
+        case .busy:
+            return RegistryError(.busy, "the SQLite registry stayed locked by another writer while \(what): \(failure.message); retry, or use PostgreSQL for many concurrent writers")
+        case .connectionLost:
+            return RegistryError(.connectionLost, "lost the connection to the registry while \(what): \(failure.message)")
+        default:
+            return RegistryError(.database, "\(what) failed: \(failure.message)")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+@testable import ILIRegistry
+import Testing
+
+/// A registry whose database is down, goes away mid-session, or comes back.
+@Suite(.serialized)
+struct RegistryConnectionTests {
+    @Test func aPostgresServerThatIsDownGivesAClearErrorWithoutThePassword() throws {
+        let port = try closedLoopbackPort()
+        let error = expectRegistryError(.unavailable) {
+            _ = try Registry(url: "postgresql://ili:hunter2@127.0.0.1:\(port)/ili?connect_timeout=2")
+        }
+        let message = error?.message ?? ""
+        #expect(message.contains("127.0.0.1:\(port)") && message.contains("Start the database"))
+        #expect(!message.contains("hunter2"))
+        #expect(message.contains("ili:***@"))
+    }
+
+    @Test func aSQLiteFileThatCannotBeOpenedGivesAClearError() {
+        let error = expectRegistryError(.unavailable) { _ = try Registry(url: "sqlite:/nonexistent-dir-\(UUID().uuidString)/r.db") }
+        #expect(error?.message.contains("directory exists") == true)
+        expectRegistryError(.invalidURL) { _ = try Registry(url: "mysql://x@y/z") }
+    }
+
+    @Test func aTerminatedPostgresSessionIsReconnectedTransparently() throws {
+        guard Backend.all.contains(.postgres) else { return }
+        try withRegistry(.postgres) { registry, scratch in
+            let (_, round) = try seedExperiment(registry)
+            let pid = try registry.read("test") { c in try c.query("SELECT pg_backend_pid()")[0].int64(0) }
+            try terminate(pid, adminURL: scratch.url)
+            // The next call meets a dead socket, reconnects and succeeds.
+            #expect(try registry.appendSimulations(round: round.id, records(0..<10), worker: "w").inserted == 10)
+            let newPid = try registry.read("test") { c in try c.query("SELECT pg_backend_pid()")[0].int64(0) }
+            #expect(newPid != pid)
+            #expect(try registry.round(id: round.id).validSimulations == 10)
+        }
+    }
+
+    @Test func aRegistryWhoseServerStaysDownSaysSoAndRecoversWhenItIsBack() throws {
+        guard Backend.all.contains(.postgres) else { return }
+        try withRegistry(.postgres) { registry, scratch in
+            _ = try seedExperiment(registry)
+            // Refuse new connections to this database, then end the current one: the
+            // server is "down" for this registry until connections are allowed again.
+            let name = String(scratch.url.split(separator: "/").last!.split(separator: "?").first!)
+            let admin = try PostgresConnection(url: Backend.postgresURL!, redactedURL: "")
+            defer { admin.close() }
+            try admin.run("ALTER DATABASE \(name) ALLOW_CONNECTIONS false")
+            let pid = try registry.read("test") { c in try c.query("SELECT pg_backend_pid()")[0].int64(0) }
+            try terminate(pid, adminURL: Backend.postgresURL!)
+            let down = expectRegistryError(.unavailable) { _ = try registry.experiments() }
+            #expect(down?.message.contains("cannot connect") == true)
+            try admin.run("ALTER DATABASE \(name) ALLOW_CONNECTIONS true")
+            #expect(try registry.experiments().map(\.name) == ["gauss"])
+        }
+    }
+
+    private func terminate(_ pid: Int64, adminURL: String) throws {
+        let admin = try PostgresConnection(url: adminURL, redactedURL: "")
+        defer { admin.close() }
+        #expect(try admin.query("SELECT pg_terminate_backend($1)", [.integer(pid)])[0].bool(0))
+        // pg_terminate_backend only signals; wait until the session is gone.
+        for _ in 0..<100 {
+            if try admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [.integer(pid)])[0].int(0) == 0 { return }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
+    /// A loopback port nobody listens on: bound, then released.
+    private func closedLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                guard bind(fd, $0, length) == 0, getsockname(fd, $0, &length) == 0 else { throw RegistryError(.io, "no free port") }
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
