@@ -1,23 +1,23 @@
 import Foundation
 @testable import ILIRegistry
-import Testing
+import XCTest
 
-/// The registry's behaviour, written once and run against every back end in `Backend.all`.
-@Suite(.serialized)
-struct RegistryContractTests {
-    @Test(arguments: Backend.all)
-    func migrationIsAppliedOnceAndReopeningIsHarmless(_ backend: Backend) throws {
+/// The registry's behaviour, written once; `SQLiteRegistryTests` and
+/// `PostgresRegistryTests` run every case against their back end.
+struct RegistryContract {
+    let backend: Backend
+
+    func migrationIsAppliedOnceAndReopeningIsHarmless() throws {
         try withRegistry(backend) { registry, scratch in
-            #expect(registry.schemaVersion == Migration.latestVersion(for: backend == .postgres ? .postgres : .sqlite))
+            XCTAssertTrue(registry.schemaVersion == Migration.latestVersion(for: backend == .postgres ? .postgres : .sqlite))
             let again = try Registry(url: scratch.url)
             defer { again.close() }
             let versions = try again.read("test") { c in try c.query("SELECT version FROM ili_schema_migrations").map { try $0.int(0) } }
-            #expect(versions == [1])
+            XCTAssertTrue(versions == [1])
         }
     }
 
-    @Test(arguments: Backend.all)
-    func concurrentFirstConnectionsMigrateOnce(_ backend: Backend) throws {
+    func concurrentFirstConnectionsMigrateOnce() throws {
         let scratch = try ScratchDatabase(backend)
         defer { scratch.drop() }
         let failures = Locked<[String]>([])
@@ -35,74 +35,71 @@ struct RegistryContractTests {
             }
         }
         group.wait()
-        #expect(failures.value.isEmpty, "\(failures.value)")
+        XCTAssertTrue(failures.value.isEmpty, "\(failures.value)")
         let registry = try Registry(url: scratch.url)
         defer { registry.close() }
         let count = try registry.read("test") { c in try c.query("SELECT count(*) FROM ili_schema_migrations")[0].int(0) }
-        #expect(count == 1)
+        XCTAssertTrue(count == 1)
     }
 
-    @Test(arguments: Backend.all)
-    func experimentsAreCreatedFoundAndListed(_ backend: Backend) throws {
+    func experimentsAreCreatedFoundAndListed() throws {
         try withRegistry(backend) { registry, _ in
             let created = try registry.createExperiment(ExperimentSpec(
                 name: "two-moons", config: #"{"epochs": 5}"#, prior: #"{"normal": [0, 1]}"#, thetaDimension: 2, xShape: [2]))
-            #expect(created.name == "two-moons")
-            #expect(created.thetaDimension == 2 && created.xShape == [2])
-            #expect(abs(created.createdAt.timeIntervalSinceNow) < 60)
+            XCTAssertTrue(created.name == "two-moons")
+            XCTAssertTrue(created.thetaDimension == 2 && created.xShape == [2])
+            XCTAssertTrue(abs(created.createdAt.timeIntervalSinceNow) < 60)
             let found = try registry.experiment(named: "two-moons")
-            #expect(found == created)
+            XCTAssertTrue(found == created)
             let prior = JSONText.object(found.prior) as? [String: [Int]]
-            #expect(prior == ["normal": [0, 1]])
+            XCTAssertTrue(prior == ["normal": [0, 1]])
             _ = try registry.createExperiment(ExperimentSpec(name: "slcp", prior: "{}", thetaDimension: 5, xShape: [8]))
-            #expect(try registry.experiments().map(\.name) == ["two-moons", "slcp"])
+            XCTAssertTrue(try registry.experiments().map(\.name) == ["two-moons", "slcp"])
 
             expectRegistryError(.duplicateExperiment) {
                 _ = try registry.createExperiment(ExperimentSpec(name: "two-moons", prior: "{}", thetaDimension: 2, xShape: [2]))
             }
             let unknown = expectRegistryError(.unknownExperiment) { _ = try registry.experiment(named: "nope") }
-            #expect(unknown?.message.contains("nope") == true)
+            XCTAssertTrue(unknown?.message.contains("nope") == true)
             let badJSON = expectRegistryError(.invalidInput) {
                 _ = try registry.createExperiment(ExperimentSpec(name: "bad", prior: "{not json", thetaDimension: 1, xShape: [1]))
             }
-            #expect(badJSON?.message.contains("prior") == true)
+            XCTAssertTrue(badJSON?.message.contains("prior") == true)
             expectRegistryError(.invalidInput) {
                 _ = try registry.createExperiment(ExperimentSpec(name: "bad", prior: "{}", thetaDimension: 0, xShape: [1]))
             }
         }
     }
 
-    @Test(arguments: Backend.all)
-    func roundsFollowTheirStateMachine(_ backend: Backend) throws {
+    func roundsFollowTheirStateMachine() throws {
         try withRegistry(backend) { registry, _ in
             _ = try registry.createExperiment(ExperimentSpec(name: "e", prior: "{}", thetaDimension: 1, xShape: [1]))
             let r0 = try registry.openRound(experiment: "e", strategy: "prior", proposal: #"{"kind": "prior"}"#, targetCount: 10)
             let r1 = try registry.openRound(experiment: "e", strategy: "truncated", targetCount: 20)
-            #expect(r0.index == 0 && r1.index == 1)
-            #expect(r0.status == .planned && r0.finishedAt == nil)
+            XCTAssertTrue(r0.index == 0 && r1.index == 1)
+            XCTAssertTrue(r0.status == .planned && r0.finishedAt == nil)
 
             let skip = expectRegistryError(.invalidTransition) { try registry.advanceRound(id: r0.id, to: .training) }
-            #expect(skip?.message.contains("simulating") == true)
+            XCTAssertTrue(skip?.message.contains("simulating") == true)
             for status in [RoundStatus.simulating, .training, .validating, .done] {
-                #expect(try registry.advanceRound(id: r0.id, to: status).status == status)
+                XCTAssertTrue(try registry.advanceRound(id: r0.id, to: status).status == status)
             }
-            #expect(try registry.round(id: r0.id).finishedAt != nil)
+            XCTAssertTrue(try registry.round(id: r0.id).finishedAt != nil)
             expectRegistryError(.invalidTransition) { try registry.advanceRound(id: r0.id, to: .failed) }
 
             try registry.advanceRound(id: r1.id, to: .simulating)
             let failed = try registry.advanceRound(id: r1.id, to: .failed, failure: "simulator crashed")
-            #expect(failed.status == .failed && failed.failure == "simulator crashed")
+            XCTAssertTrue(failed.status == .failed && failed.failure == "simulator crashed")
             expectRegistryError(.invalidTransition) { try registry.advanceRound(id: r1.id, to: .simulating) }
 
-            #expect(try registry.rounds(experiment: "e").map(\.status) == [.done, .failed])
-            #expect(try registry.round(experiment: "e", index: 1).id == r1.id)
+            XCTAssertTrue(try registry.rounds(experiment: "e").map(\.status) == [.done, .failed])
+            XCTAssertTrue(try registry.round(experiment: "e", index: 1).id == r1.id)
             expectRegistryError(.unknownRound) { _ = try registry.round(experiment: "e", index: 7) }
             expectRegistryError(.unknownExperiment) { _ = try registry.openRound(experiment: "x", strategy: "prior", targetCount: 1) }
         }
     }
 
-    @Test(arguments: Backend.all)
-    func appendedPairsReadBackExactlyForTheirRoundsOnly(_ backend: Backend) throws {
+    func appendedPairsReadBackExactlyForTheirRoundsOnly() throws {
         try withRegistry(backend) { registry, _ in
             let (_, r0) = try seedExperiment(registry)
             let (_, other) = try seedExperiment(registry, name: "other")
@@ -111,51 +108,49 @@ struct RegistryContractTests {
             let r2 = try registry.openRound(experiment: "gauss", strategy: "truncated", targetCount: 10)
             try registry.advanceRound(id: r2.id, to: .simulating)
 
-            #expect(try registry.appendSimulations(round: r0.id, records(0..<5), worker: "w1") == AppendResult(inserted: 5, duplicates: 0, invalid: 0))
+            XCTAssertTrue(try registry.appendSimulations(round: r0.id, records(0..<5), worker: "w1") == AppendResult(inserted: 5, duplicates: 0, invalid: 0))
             try registry.appendSimulations(round: r1.id, records(5..<8), worker: "w1")
             try registry.appendSimulations(round: r2.id, records(8..<20), worker: "w1")
             try registry.appendSimulations(round: other.id, records(0..<4, prefix: "o"), worker: "w2")
             let failed = SimulationRecord(taskId: "crash", theta: [0, 0, 0], x: [], valid: false, reason: "segfault")
-            #expect(try registry.appendSimulations(round: r1.id, [failed], worker: "w1").invalid == 1)
+            XCTAssertTrue(try registry.appendSimulations(round: r1.id, [failed], worker: "w1").invalid == 1)
 
             let data = try registry.trainingData(experiment: "gauss", rounds: 0...1)
-            #expect(data.count == 8 && data.thetaDimension == 3 && data.xShape == [2, 2])
+            XCTAssertTrue(data.count == 8 && data.thetaDimension == 3 && data.xShape == [2, 2])
             let expected = records(0..<8)
-            #expect(data.theta == expected.flatMap(\.theta))
-            #expect(data.x == expected.flatMap(\.x))
-            #expect(try registry.trainingData(experiment: "gauss", rounds: 2...2).count == 12)
-            #expect(try registry.trainingData(experiment: "other", rounds: 0...5).count == 4)
+            XCTAssertTrue(data.theta == expected.flatMap(\.theta))
+            XCTAssertTrue(data.x == expected.flatMap(\.x))
+            XCTAssertTrue(try registry.trainingData(experiment: "gauss", rounds: 2...2).count == 12)
+            XCTAssertTrue(try registry.trainingData(experiment: "other", rounds: 0...5).count == 4)
             let counts = try registry.round(id: r1.id)
-            #expect(counts.validSimulations == 3 && counts.invalidSimulations == 1)
+            XCTAssertTrue(counts.validSimulations == 3 && counts.invalidSimulations == 1)
         }
     }
 
-    @Test(arguments: Backend.all)
-    func retriedBatchStoresNothingTwice(_ backend: Backend) throws {
+    func retriedBatchStoresNothingTwice() throws {
         try withRegistry(backend) { registry, _ in
             let (_, round) = try seedExperiment(registry)
             let batch = records(0..<50)
-            #expect(try registry.appendSimulations(round: round.id, batch, worker: "w") == AppendResult(inserted: 50, duplicates: 0, invalid: 0))
-            #expect(try registry.appendSimulations(round: round.id, batch, worker: "w") == AppendResult(inserted: 0, duplicates: 50, invalid: 0))
+            XCTAssertTrue(try registry.appendSimulations(round: round.id, batch, worker: "w") == AppendResult(inserted: 50, duplicates: 0, invalid: 0))
+            XCTAssertTrue(try registry.appendSimulations(round: round.id, batch, worker: "w") == AppendResult(inserted: 0, duplicates: 50, invalid: 0))
             let overlapping = try registry.appendSimulations(round: round.id, records(40..<60), worker: "w")
-            #expect(overlapping == AppendResult(inserted: 10, duplicates: 10, invalid: 0))
-            #expect(try registry.trainingData(experiment: "gauss", rounds: 0...0).count == 60)
+            XCTAssertTrue(overlapping == AppendResult(inserted: 10, duplicates: 10, invalid: 0))
+            XCTAssertTrue(try registry.trainingData(experiment: "gauss", rounds: 0...0).count == 60)
         }
     }
 
-    @Test(arguments: Backend.all)
-    func badInputIsRefusedWithTheTaskNamedAndNothingStored(_ backend: Backend) throws {
+    func badInputIsRefusedWithTheTaskNamedAndNothingStored() throws {
         try withRegistry(backend) { registry, _ in
             let (_, round) = try seedExperiment(registry)
             var batch = records(0..<10)
             batch[7].theta = [1, 2]
             let wide = expectRegistryError(.invalidInput) { try registry.appendSimulations(round: round.id, batch, worker: "w") }
-            #expect(wide?.message.contains("task-a-7") == true && wide?.message.contains("3") == true)
+            XCTAssertTrue(wide?.message.contains("task-a-7") == true && wide?.message.contains("3") == true)
 
             batch = records(0..<10)
             batch[3].theta[1] = .nan
             let nanTheta = expectRegistryError(.invalidInput) { try registry.appendSimulations(round: round.id, batch, worker: "w") }
-            #expect(nanTheta?.message.contains("NaN") == true)
+            XCTAssertTrue(nanTheta?.message.contains("NaN") == true)
 
             batch = records(0..<10)
             batch[2].x = [1, 2, 3]
@@ -164,41 +159,39 @@ struct RegistryContractTests {
             batch = records(0..<10)
             batch[9] = batch[0]
             expectRegistryError(.invalidInput) { try registry.appendSimulations(round: round.id, batch, worker: "w") }
-            #expect(try registry.round(id: round.id).validSimulations == 0)
+            XCTAssertTrue(try registry.round(id: round.id).validSimulations == 0)
 
             batch = records(0..<10)
             batch[4].x[2] = .infinity
             batch[5].x[0] = .nan
-            #expect(try registry.appendSimulations(round: round.id, batch, worker: "w") == AppendResult(inserted: 10, duplicates: 0, invalid: 2))
+            XCTAssertTrue(try registry.appendSimulations(round: round.id, batch, worker: "w") == AppendResult(inserted: 10, duplicates: 0, invalid: 2))
             let reason = try registry.read("test") { c in
                 try c.query("SELECT reason FROM simulations WHERE task_id = $1", [.text("task-a-4")])[0].text(0)
             }
-            #expect(reason.contains("x[2]"))
-            #expect(try registry.trainingData(experiment: "gauss", rounds: 0...0).count == 8)
+            XCTAssertTrue(reason.contains("x[2]"))
+            XCTAssertTrue(try registry.trainingData(experiment: "gauss", rounds: 0...0).count == 8)
 
             expectRegistryError(.unknownRound) { try registry.appendSimulations(round: 9_999, records(0..<1), worker: "w") }
             try registry.advanceRound(id: round.id, to: .training)
             let late = expectRegistryError(.invalidTransition) { try registry.appendSimulations(round: round.id, records(20..<21), worker: "w") }
-            #expect(late?.message.contains("training") == true)
+            XCTAssertTrue(late?.message.contains("training") == true)
         }
     }
 
-    @Test(arguments: Backend.all)
-    func aBatchThatFailsHalfwayLeavesNoRows(_ backend: Backend) throws {
+    func aBatchThatFailsHalfwayLeavesNoRows() throws {
         try withRegistry(backend) { registry, _ in
             let (_, round) = try seedExperiment(registry)
             struct Crash: Error {}
             // 2,500 records are inserted in three statements; fail after the first.
             registry.faultAfterInsertChunk = { chunk in if chunk == 0 { throw Crash() } }
-            #expect(throws: Crash.self) { try registry.appendSimulations(round: round.id, records(0..<2_500), worker: "w") }
-            #expect(try registry.round(id: round.id).validSimulations == 0)
+            XCTAssertThrowsError(try registry.appendSimulations(round: round.id, records(0..<2_500), worker: "w")) { XCTAssertTrue($0 is Crash, "\($0)") }
+            XCTAssertTrue(try registry.round(id: round.id).validSimulations == 0)
             registry.faultAfterInsertChunk = nil
-            #expect(try registry.appendSimulations(round: round.id, records(0..<2_500), worker: "w").inserted == 2_500)
+            XCTAssertTrue(try registry.appendSimulations(round: round.id, records(0..<2_500), worker: "w").inserted == 2_500)
         }
     }
 
-    @Test(arguments: Backend.all)
-    func twoWritersAppendingTheSameTasksLoseAndDuplicateNothing(_ backend: Backend) throws {
+    func twoWritersAppendingTheSameTasksLoseAndDuplicateNothing() throws {
         try withRegistry(backend) { registry, scratch in
             let (_, round) = try seedExperiment(registry)
             let all = records(0..<3_000)
@@ -225,29 +218,28 @@ struct RegistryContractTests {
                 }
             }
             group.wait()
-            #expect(errors.value.isEmpty, "\(errors.value)")
-            #expect(inserted.value == 3_000)
+            XCTAssertTrue(errors.value.isEmpty, "\(errors.value)")
+            XCTAssertTrue(inserted.value == 3_000)
             let data = try registry.trainingData(experiment: "gauss", rounds: 0...0)
-            #expect(data.count == 3_000)
+            XCTAssertTrue(data.count == 3_000)
             let distinct = try registry.read("test") { c in
                 try c.query("SELECT count(DISTINCT task_id) FROM simulations WHERE round_id = $1", [.integer(round.id)])[0].int(0)
             }
-            #expect(distinct == 3_000)
+            XCTAssertTrue(distinct == 3_000)
         }
     }
 
-    @Test(arguments: Backend.all)
-    func modelVersionsKeepTheirWeightsAndChecksums(_ backend: Backend) throws {
+    func modelVersionsKeepTheirWeightsAndChecksums() throws {
         try withRegistry(backend) { registry, _ in
             let (_, round) = try seedExperiment(registry)
             let weights = Array("fake safetensors \u{0}\u{1}\u{2}".utf8) + [UInt8](repeating: 0xAB, count: 5_000)
             let version = try registry.registerModelVersion(ModelVersionSpec(
                 round: round.id, method: "NPE", estimator: #"{"flow": "maf", "transforms": 5}"#, member: 1, weights: weights,
                 trainingSummary: #"{"epochs": 12, "bestValidationLoss": -3.5}"#))
-            #expect(version.weightsSHA256 == SHA256.hex(weights) && version.weightsByteCount == weights.count)
-            #expect(version.roundIndex == 0 && version.member == 1 && version.method == "NPE")
-            #expect(try registry.modelWeights(id: version.id) == weights)
-            #expect(try registry.modelVersions(experiment: "gauss").map(\.id) == [version.id])
+            XCTAssertTrue(version.weightsSHA256 == SHA256.hex(weights) && version.weightsByteCount == weights.count)
+            XCTAssertTrue(version.roundIndex == 0 && version.member == 1 && version.method == "NPE")
+            XCTAssertTrue(try registry.modelWeights(id: version.id) == weights)
+            XCTAssertTrue(try registry.modelVersions(experiment: "gauss").map(\.id) == [version.id])
             expectRegistryError(.unknownModelVersion) { _ = try registry.modelWeights(id: 777) }
             expectRegistryError(.unknownRound) {
                 _ = try registry.registerModelVersion(ModelVersionSpec(round: 555, method: "NPE", estimator: "{}", weights: [1]))
@@ -259,8 +251,7 @@ struct RegistryContractTests {
         }
     }
 
-    @Test(arguments: Backend.all)
-    func onlyAStoredPassingVerdictMakesAPosteriorCalibrated(_ backend: Backend) throws {
+    func onlyAStoredPassingVerdictMakesAPosteriorCalibrated() throws {
         try withRegistry(backend) { registry, _ in
             let (_, round) = try seedExperiment(registry)
             let m0 = try registry.registerModelVersion(ModelVersionSpec(round: round.id, method: "NPE", estimator: "{}", member: 0, weights: [1]))
@@ -268,51 +259,48 @@ struct RegistryContractTests {
             let nle = try registry.registerModelVersion(ModelVersionSpec(round: round.id, method: "NLE", estimator: "{}", weights: [3]))
 
             let p1 = try registry.createPosterior(members: [(m0.id, 3), (m1.id, 1)])
-            #expect(p1.members.map(\.weight) == [0.75, 0.25] && p1.method == "NPE" && !p1.calibrated)
+            XCTAssertTrue(p1.members.map(\.weight) == [0.75, 0.25] && p1.method == "NPE" && !p1.calibrated)
             expectRegistryError(.invalidInput) { _ = try registry.createPosterior(members: [(m0.id, 1), (nle.id, 1)]) }
             expectRegistryError(.invalidInput) { _ = try registry.createPosterior(members: [(m0.id, -1)]) }
-            #expect(try registry.latestCalibratedPosterior(experiment: "gauss") == nil)
+            XCTAssertTrue(try registry.latestCalibratedPosterior(experiment: "gauss") == nil)
 
             let failing = try registry.recordValidation(posterior: p1.id, ValidationSpec(metric: "sbc", value: 0.001, passed: false,
                                                                                          details: #"{"ks_p": 0.001}"#, plotFiles: ["sbc.png"]))
-            #expect(failing.plotFiles == ["sbc.png"])
+            XCTAssertTrue(failing.plotFiles == ["sbc.png"])
             expectRegistryError(.notCalibrated) { try registry.markCalibrated(posterior: p1.id, verdict: failing.id) }
             let p2 = try registry.createPosterior(members: [(m1.id, 1)])
             let passingForP2 = try registry.recordValidation(posterior: p2.id, ValidationSpec(metric: "coverage", value: 0.95, passed: true))
             expectRegistryError(.notCalibrated) { try registry.markCalibrated(posterior: p1.id, verdict: passingForP2.id) }
             expectRegistryError(.unknownValidationResult) { try registry.markCalibrated(posterior: p1.id, verdict: 4_242) }
             // The schema itself refuses a flag without a passing verdict behind it.
-            #expect(throws: (any Error).self) {
-                try registry.write("test") { c in try c.run("UPDATE posteriors SET calibrated = $1 WHERE id = $2", [.bool(true), .integer(p1.id)]) }
-            }
-            #expect(throws: (any Error).self) {
-                try registry.write("test") { c in
-                    try c.run("UPDATE posteriors SET calibrated = $1, calibrated_by = $2, verdict_passed = $1 WHERE id = $3",
-                              [.bool(true), .integer(failing.id), .integer(p1.id)])
-                }
-            }
-            #expect(try registry.latestCalibratedPosterior(experiment: "gauss") == nil)
+            XCTAssertThrowsError(try registry.write("test") { c in
+                try c.run("UPDATE posteriors SET calibrated = $1 WHERE id = $2", [.bool(true), .integer(p1.id)])
+            })
+            XCTAssertThrowsError(try registry.write("test") { c in
+                try c.run("UPDATE posteriors SET calibrated = $1, calibrated_by = $2, verdict_passed = $1 WHERE id = $3",
+                          [.bool(true), .integer(failing.id), .integer(p1.id)])
+            })
+            XCTAssertTrue(try registry.latestCalibratedPosterior(experiment: "gauss") == nil)
 
             let passing = try registry.recordValidation(posterior: p1.id, ValidationSpec(metric: "verdict", value: nil, passed: true))
             let calibrated = try registry.markCalibrated(posterior: p1.id, verdict: passing.id)
-            #expect(calibrated.calibrated && calibrated.calibratedBy == passing.id)
+            XCTAssertTrue(calibrated.calibrated && calibrated.calibratedBy == passing.id)
             _ = try registry.createPosterior(members: [(m0.id, 1)]) // newer, uncalibrated
-            #expect(try registry.latestCalibratedPosterior(experiment: "gauss")?.id == p1.id)
-            #expect(try registry.latestPosterior(experiment: "gauss")?.id != p1.id)
-            #expect(try registry.posteriors(experiment: "gauss", calibratedOnly: true).map(\.id) == [p1.id])
-            #expect(try registry.validationResults(posterior: p1.id).map(\.metric) == ["sbc", "verdict"])
+            XCTAssertTrue(try registry.latestCalibratedPosterior(experiment: "gauss")?.id == p1.id)
+            XCTAssertTrue(try registry.latestPosterior(experiment: "gauss")?.id != p1.id)
+            XCTAssertTrue(try registry.posteriors(experiment: "gauss", calibratedOnly: true).map(\.id) == [p1.id])
+            XCTAssertTrue(try registry.validationResults(posterior: p1.id).map(\.metric) == ["sbc", "verdict"])
             expectRegistryError(.invalidInput) {
                 _ = try registry.recordValidation(posterior: p1.id, ValidationSpec(metric: "c2st", value: .nan, passed: true))
             }
         }
     }
 
-    @Test(arguments: Backend.all)
-    func twoTrainersNeverClaimTheSameJob(_ backend: Backend) throws {
+    func twoTrainersNeverClaimTheSameJob() throws {
         try withRegistry(backend) { registry, scratch in
             let (_, round) = try seedExperiment(registry)
             for member in 0..<30 { _ = try registry.enqueueTrainingJob(round: round.id, member: member, config: #"{"seed": \#(member)}"#) }
-            #expect(try registry.enqueueTrainingJob(round: round.id, member: 0).config.contains("seed"))
+            XCTAssertTrue(try registry.enqueueTrainingJob(round: round.id, member: 0).config.contains("seed"))
             let claims = Locked<[Int64: [String]]>([:])
             let errors = Locked<[String]>([])
             let group = DispatchGroup()
@@ -333,59 +321,56 @@ struct RegistryContractTests {
                 }
             }
             group.wait()
-            #expect(errors.value.isEmpty, "\(errors.value)")
-            #expect(claims.value.count == 30)
-            #expect(claims.value.values.allSatisfy { $0.count == 1 })
-            #expect(try registry.trainingJobs(round: round.id).allSatisfy { $0.status == .done && $0.attempts == 1 })
+            XCTAssertTrue(errors.value.isEmpty, "\(errors.value)")
+            XCTAssertTrue(claims.value.count == 30)
+            XCTAssertTrue(claims.value.values.allSatisfy { $0.count == 1 })
+            XCTAssertTrue(try registry.trainingJobs(round: round.id).allSatisfy { $0.status == .done && $0.attempts == 1 })
         }
     }
 
-    @Test(arguments: Backend.all)
-    func aStaleJobIsReclaimedAndItsFormerHolderIsTold(_ backend: Backend) throws {
+    func aStaleJobIsReclaimedAndItsFormerHolderIsTold() throws {
         try withRegistry(backend) { registry, _ in
             let (_, round) = try seedExperiment(registry)
             let queued = try registry.enqueueTrainingJob(round: round.id, member: 0)
-            #expect(queued.status == .queued && queued.claimedBy == nil)
-            let first = try #require(try registry.claimTrainingJob(worker: "a"))
-            #expect(first.status == .running && first.claimedBy == "a" && first.attempts == 1 && first.heartbeatAt != nil)
-            #expect(try registry.claimTrainingJob(worker: "b", staleAfter: 3_600) == nil)
+            XCTAssertTrue(queued.status == .queued && queued.claimedBy == nil)
+            let first = try XCTUnwrap(try registry.claimTrainingJob(worker: "a"))
+            XCTAssertTrue(first.status == .running && first.claimedBy == "a" && first.attempts == 1 && first.heartbeatAt != nil)
+            XCTAssertTrue(try registry.claimTrainingJob(worker: "b", staleAfter: 3_600) == nil)
             try registry.heartbeatTrainingJob(id: first.id, worker: "a")
             expectRegistryError(.jobNotHeld) { try registry.heartbeatTrainingJob(id: first.id, worker: "b") }
 
             Thread.sleep(forTimeInterval: 0.05)
-            let reclaimed = try #require(try registry.claimTrainingJob(worker: "b", staleAfter: 0.01))
-            #expect(reclaimed.id == first.id && reclaimed.claimedBy == "b" && reclaimed.attempts == 2)
+            let reclaimed = try XCTUnwrap(try registry.claimTrainingJob(worker: "b", staleAfter: 0.01))
+            XCTAssertTrue(reclaimed.id == first.id && reclaimed.claimedBy == "b" && reclaimed.attempts == 2)
             let told = expectRegistryError(.jobNotHeld) { try registry.heartbeatTrainingJob(id: first.id, worker: "a") }
-            #expect(told?.message.contains("b") == true)
+            XCTAssertTrue(told?.message.contains("b") == true)
             expectRegistryError(.jobNotHeld) { try registry.completeTrainingJob(id: first.id, worker: "a", modelVersion: nil) }
 
             let model = try registry.registerModelVersion(ModelVersionSpec(round: round.id, method: "NPE", estimator: "{}", weights: [9]))
             let done = try registry.completeTrainingJob(id: first.id, worker: "b", modelVersion: model.id)
-            #expect(done.status == .done && done.modelVersion == model.id)
-            #expect(try registry.claimTrainingJob(worker: "c", staleAfter: 0) == nil)
+            XCTAssertTrue(done.status == .done && done.modelVersion == model.id)
+            XCTAssertTrue(try registry.claimTrainingJob(worker: "c", staleAfter: 0) == nil)
 
             _ = try registry.enqueueTrainingJob(round: round.id, member: 1)
-            let second = try #require(try registry.claimTrainingJob(worker: "c"))
-            #expect(try registry.failTrainingJob(id: second.id, worker: "c", reason: "loss diverged").failure == "loss diverged")
+            let second = try XCTUnwrap(try registry.claimTrainingJob(worker: "c"))
+            XCTAssertTrue(try registry.failTrainingJob(id: second.id, worker: "c", reason: "loss diverged").failure == "loss diverged")
         }
     }
 
-    @Test(arguments: Backend.all)
-    func workersAreRegisteredAndHeartbeat(_ backend: Backend) throws {
+    func workersAreRegisteredAndHeartbeat() throws {
         try withRegistry(backend) { registry, _ in
             let w = try registry.registerWorker(id: "sim-1", kind: .simulator, host: "node3")
             Thread.sleep(forTimeInterval: 0.02)
             try registry.workerHeartbeat(id: "sim-1")
             let listed = try registry.workers()
-            #expect(listed.map(\.id) == ["sim-1"] && listed[0].kind == .simulator && listed[0].host == "node3")
-            #expect(listed[0].lastHeartbeat > w.lastHeartbeat)
-            #expect(try registry.registerWorker(id: "sim-1", kind: .trainer, host: "node4").kind == .trainer)
+            XCTAssertTrue(listed.map(\.id) == ["sim-1"] && listed[0].kind == .simulator && listed[0].host == "node3")
+            XCTAssertTrue(listed[0].lastHeartbeat > w.lastHeartbeat)
+            XCTAssertTrue(try registry.registerWorker(id: "sim-1", kind: .trainer, host: "node4").kind == .trainer)
             expectRegistryError(.invalidInput) { try registry.workerHeartbeat(id: "ghost") }
         }
     }
 
-    @Test(arguments: Backend.all)
-    func exportWritesThePosteriorDirectory(_ backend: Backend) throws {
+    func exportWritesThePosteriorDirectory() throws {
         try withRegistry(backend) { registry, _ in
             let (_, round) = try seedExperiment(registry)
             try registry.appendSimulations(round: round.id, records(0..<7), worker: "w")
@@ -403,29 +388,28 @@ struct RegistryContractTests {
             let dir = parent.appendingPathComponent("posterior")
             try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
             let files = try registry.exportPosterior(id: posterior.id, to: dir)
-            #expect(files == ["posterior.json", "training.json", "members/0.safetensors", "members/1.safetensors"])
-            #expect(try Data(contentsOf: dir.appendingPathComponent("members/1.safetensors")) == Data(w1))
-            let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("posterior.json"))) as? [String: Any])
-            #expect(json["formatVersion"] as? Int == 1 && json["method"] as? String == "NPE" && json["calibrated"] as? Bool == true)
-            #expect(json["thetaDimension"] as? Int == 3 && json["xShape"] as? [Int] == [2, 2])
-            let members = try #require(json["members"] as? [[String: Any]])
-            #expect(members.map { $0["weight"] as? Double } == [0.5, 0.5])
-            #expect(members[0]["sha256"] as? String == SHA256.hex(w0))
-            #expect((members[0]["estimator"] as? [String: String]) == ["flow": "nsf"])
-            #expect((json["prior"] as? [String: Any])?["uniform"] != nil)
-            let training = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("training.json"))) as? [String: Any])
-            let rounds = try #require(training["rounds"] as? [[String: Any]])
-            #expect(rounds.count == 1 && rounds[0]["validSimulations"] as? Int == 7)
+            XCTAssertTrue(files == ["posterior.json", "training.json", "members/0.safetensors", "members/1.safetensors"])
+            XCTAssertTrue(try Data(contentsOf: dir.appendingPathComponent("members/1.safetensors")) == Data(w1))
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("posterior.json"))) as? [String: Any])
+            XCTAssertTrue(json["formatVersion"] as? Int == 1 && json["method"] as? String == "NPE" && json["calibrated"] as? Bool == true)
+            XCTAssertTrue(json["thetaDimension"] as? Int == 3 && json["xShape"] as? [Int] == [2, 2])
+            let members = try XCTUnwrap(json["members"] as? [[String: Any]])
+            XCTAssertTrue(members.map { $0["weight"] as? Double } == [0.5, 0.5])
+            XCTAssertTrue(members[0]["sha256"] as? String == SHA256.hex(w0))
+            XCTAssertTrue((members[0]["estimator"] as? [String: String]) == ["flow": "nsf"])
+            XCTAssertTrue((json["prior"] as? [String: Any])?["uniform"] != nil)
+            let training = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("training.json"))) as? [String: Any])
+            let rounds = try XCTUnwrap(training["rounds"] as? [[String: Any]])
+            XCTAssertTrue(rounds.count == 1 && rounds[0]["validSimulations"] as? Int == 7)
 
             let again = expectRegistryError(.io) { try registry.exportPosterior(id: posterior.id, to: dir) }
-            #expect(again?.message.contains("not empty") == true)
+            XCTAssertTrue(again?.message.contains("not empty") == true)
             expectRegistryError(.unknownPosterior) { try registry.exportPosterior(id: 999, to: parent.appendingPathComponent("x")) }
-            #expect(!FileManager.default.fileExists(atPath: parent.appendingPathComponent("x").path))
+            XCTAssertTrue(!FileManager.default.fileExists(atPath: parent.appendingPathComponent("x").path))
         }
     }
 
-    @Test(arguments: Backend.all)
-    func asyncCallersRunOffTheCooperativePool(_ backend: Backend) async throws {
+    func asyncCallersRunOffTheCooperativePool() async throws {
         let scratch = try ScratchDatabase(backend)
         defer { scratch.drop() }
         let registry = try Registry(url: scratch.url)
@@ -433,8 +417,13 @@ struct RegistryContractTests {
         let name = try await registry.perform { r in
             try r.createExperiment(ExperimentSpec(name: "async", prior: "{}", thetaDimension: 1, xShape: [1])).name
         }
-        #expect(name == "async")
-        await #expect(throws: RegistryError.self) { try await registry.perform { try $0.experiment(named: "missing") } }
+        XCTAssertTrue(name == "async")
+        do {
+            _ = try await registry.perform { try $0.experiment(named: "missing") }
+            XCTFail("expected unknownExperiment")
+        } catch let error as RegistryError {
+            XCTAssertEqual(error.code, .unknownExperiment)
+        }
     }
 }
 

@@ -1,0 +1,25 @@
+import XCTest
+
+/// The registry contract on a fresh PostgreSQL database per test (from ILI_TEST_DATABASE_URL).
+final class PostgresRegistryTests: XCTestCase {
+    private let contract = RegistryContract(backend: .postgres)
+
+    override func setUpWithError() throws { try Backend.requirePostgres() }
+
+    func testMigrationIsAppliedOnceAndReopeningIsHarmless() throws { try contract.migrationIsAppliedOnceAndReopeningIsHarmless() }
+    func testConcurrentFirstConnectionsMigrateOnce() throws { try contract.concurrentFirstConnectionsMigrateOnce() }
+    func testExperimentsAreCreatedFoundAndListed() throws { try contract.experimentsAreCreatedFoundAndListed() }
+    func testRoundsFollowTheirStateMachine() throws { try contract.roundsFollowTheirStateMachine() }
+    func testAppendedPairsReadBackExactlyForTheirRoundsOnly() throws { try contract.appendedPairsReadBackExactlyForTheirRoundsOnly() }
+    func testRetriedBatchStoresNothingTwice() throws { try contract.retriedBatchStoresNothingTwice() }
+    func testBadInputIsRefusedWithTheTaskNamedAndNothingStored() throws { try contract.badInputIsRefusedWithTheTaskNamedAndNothingStored() }
+    func testABatchThatFailsHalfwayLeavesNoRows() throws { try contract.aBatchThatFailsHalfwayLeavesNoRows() }
+    func testTwoWritersAppendingTheSameTasksLoseAndDuplicateNothing() throws { try contract.twoWritersAppendingTheSameTasksLoseAndDuplicateNothing() }
+    func testModelVersionsKeepTheirWeightsAndChecksums() throws { try contract.modelVersionsKeepTheirWeightsAndChecksums() }
+    func testOnlyAStoredPassingVerdictMakesAPosteriorCalibrated() throws { try contract.onlyAStoredPassingVerdictMakesAPosteriorCalibrated() }
+    func testTwoTrainersNeverClaimTheSameJob() throws { try contract.twoTrainersNeverClaimTheSameJob() }
+    func testAStaleJobIsReclaimedAndItsFormerHolderIsTold() throws { try contract.aStaleJobIsReclaimedAndItsFormerHolderIsTold() }
+    func testWorkersAreRegisteredAndHeartbeat() throws { try contract.workersAreRegisteredAndHeartbeat() }
+    func testExportWritesThePosteriorDirectory() throws { try contract.exportWritesThePosteriorDirectory() }
+    func testAsyncCallersRunOffTheCooperativePool() async throws { try await contract.asyncCallersRunOffTheCooperativePool() }
+}
