@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "ili", targets: ["ili"]),
         .library(name: "ILITensor", targets: ["ILITensor"]),
         .library(name: "ILINets", targets: ["ILINets"]),
+        .library(name: "ILIInference", targets: ["ILIInference"]),
+        .library(name: "ILIValidation", targets: ["ILIValidation"]),
         .library(name: "ILIRegistry", targets: ["ILIRegistry"]),
     ],
     dependencies: [
@@ -41,6 +43,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ILIInference",
+            dependencies: [
+                "ILINets",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "ILIValidation",
+            dependencies: ["ILIInference"]
+        ),
+        .target(
             name: "ILIRegistry",
             dependencies: ["CLibPQ", "CSQLite"]
         ),
@@ -49,6 +62,8 @@ let package = Package(
             dependencies: [
                 "ILITensor",
                 "ILINets",
+                "ILIInference",
+                "ILIValidation",
                 "ILIRegistry",
                 "CZeroMQ",
                 "COpenBLAS",
@@ -70,6 +85,8 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "ILITensorTests", dependencies: ["ILITensor"]),
         .testTarget(name: "ILINetsTests", dependencies: ["ILINets"]),
+        .testTarget(name: "ILIInferenceTests", dependencies: ["ILIInference", "ILIValidation"]),
+        .testTarget(name: "ILIValidationTests", dependencies: ["ILIValidation"]),
         .testTarget(name: "ILIRegistryTests", dependencies: ["ILIRegistry"]),
         .testTarget(name: "IliCommandTests", dependencies: ["ili"]),
     ]
