@@ -1,0 +1,44 @@
+import ILITensor
+
+/// A posterior p(θ | x) that draws samples and evaluates log-densities for many
+/// observations at once, which validation over hundreds of test points relies on.
+///
+/// ```swift
+/// let draws = try posterior.sample(1000, observations: xo, rng: &rng)   // (k·1000) × d
+/// let lp = try posterior.logProb(theta, observations: x)                // one per row pair
+/// ```
+public protocol Posterior: AnyObject {
+    var prior: any Prior { get }
+    var thetaDimension: Int { get }
+    var xDimension: Int { get }
+    /// Whether `logProb` is normalised over θ (direct posteriors) or known only up to a
+    /// constant per observation (MCMC posteriors of NLE and NRE). Rankings within one
+    /// observation, as coverage uses them, are valid either way.
+    var logProbIsNormalized: Bool { get }
+
+    /// `count` samples for each row of `observations` (k × xDimension): a (k·count) ×
+    /// thetaDimension matrix whose rows `i·count..<(i+1)·count` belong to observation i.
+    func sample(_ count: Int, observations: Matrix<Double>, rng: inout RandomSource) throws -> Matrix<Double>
+
+    /// log p(θᵢ | xᵢ) for each pair of rows of `theta` and `observations`.
+    func logProb(_ theta: Matrix<Double>, observations: Matrix<Double>) throws -> [Double]
+}
+
+extension Posterior {
+    /// Throws a `PosteriorError` naming the shapes unless `observations` has rows of `xDimension`.
+    public func checkObservations(_ observations: Matrix<Double>) throws {
+        guard observations.cols == xDimension else {
+            throw PosteriorError(.shapeMismatch, "observations are \(observations.shapeDescription) but this posterior takes x of width \(xDimension) (k×\(xDimension))")
+        }
+    }
+
+    public func checkPairs(_ theta: Matrix<Double>, _ observations: Matrix<Double>) throws {
+        try checkObservations(observations)
+        guard theta.cols == thetaDimension else {
+            throw PosteriorError(.shapeMismatch, "θ is \(theta.shapeDescription) but this posterior has \(thetaDimension) parameters")
+        }
+        guard theta.rows == observations.rows else {
+            throw PosteriorError(.shapeMismatch, "θ has \(theta.rows) rows and the observations \(observations.rows); give one observation per θ row")
+        }
+    }
+}
