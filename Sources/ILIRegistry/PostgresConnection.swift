@@ -67,6 +67,11 @@ final class PostgresConnection: SQLConnection {
                 arena.append(contentsOf: bytes)
                 lengths[i] = Int32(bytes.count)
                 formats[i] = 1
+            case .postgresArray(let array):
+                offsets[i] = arena.count
+                array.encode(into: &arena)
+                lengths[i] = Int32(arena.count - offsets[i])
+                formats[i] = 1
             }
         }
         let result: OpaquePointer? = arena.withUnsafeBufferPointer { buffer in

@@ -81,33 +81,62 @@ extension Registry {
             }
             let encoded = try Self.encode(batch, experiment: experiment, thetaDim: thetaDim, xCount: xCount, xShapeText: xShapeText)
 
-            let perRow = 6, shared = 3
-            let rowsPerStatement = max(1, min(1000, (c.maxBindParameters - shared) / perRow))
             var inserted = 0, invalid = 0
             var chunkIndex = 0
             var start = 0
+            let rowsPerStatement = Self.rowsPerInsert(c)
             while start < encoded.count {
                 let end = min(start + rowsPerStatement, encoded.count)
-                var sql = "INSERT INTO simulations (round_id, worker_id, theta_shape, task_id, theta, x, x_shape, valid, reason) VALUES "
-                var binds: [SQLValue] = [.integer(roundId), .text(worker), .text(String(thetaDim))]
-                binds.reserveCapacity(shared + perRow * (end - start))
-                for (k, record) in encoded[start..<end].enumerated() {
-                    let p = shared + perRow * k
-                    if k > 0 { sql += ", " }
-                    sql += "($1, $2, $3, $\(p + 1), $\(p + 2), $\(p + 3), $\(p + 4), $\(p + 5), $\(p + 6))"
-                    binds += [.text(record.taskId), .blob(record.theta), .blob(record.x), .text(record.xShape),
-                              .bool(record.valid), .optionalText(record.reason)]
-                }
-                sql += " ON CONFLICT (task_id) DO NOTHING RETURNING valid"
-                let stored = try c.query(sql, binds)
-                inserted += stored.count
-                invalid += try stored.filter { try !$0.bool(0) }.count
+                let stored = try Self.insert(encoded[start..<end], round: roundId, worker: worker, thetaDim: thetaDim, c)
+                inserted += stored.inserted
+                invalid += stored.invalid
                 try faultHookWhileLocked?(chunkIndex)
                 chunkIndex += 1
                 start = end
             }
             return AppendResult(inserted: inserted, duplicates: batch.count - inserted, invalid: invalid)
         }
+    }
+
+    private static func rowsPerInsert(_ c: SQLConnection) -> Int {
+        c.dialect.kind == .postgres ? 1_000 : max(1, min(1_000, (c.maxBindParameters - 3) / 6))
+    }
+
+    /// Inserts `records`, skipping task ids already stored; returns how many rows were
+    /// inserted and how many of those are invalid.
+    private static func insert(_ records: ArraySlice<EncodedRecord>, round: Int64, worker: String, thetaDim: Int,
+                               _ c: SQLConnection) throws -> (inserted: Int, invalid: Int) {
+        let shared: [SQLValue] = [.integer(round), .text(worker), .text(String(thetaDim))]
+        if c.dialect.kind == .postgres {
+            // Counted on the server: one result row instead of one per inserted simulation.
+            let row = try c.query("""
+                WITH stored AS (
+                    INSERT INTO simulations (round_id, worker_id, theta_shape, task_id, theta, x, x_shape, valid, reason)
+                    SELECT $1, $2, $3, u.task_id, u.theta, u.x, u.x_shape, u.valid, u.reason
+                    FROM unnest($4::text[], $5::bytea[], $6::bytea[], $7::text[], $8::boolean[], $9::text[])
+                        AS u (task_id, theta, x, x_shape, valid, reason)
+                    ON CONFLICT (task_id) DO NOTHING RETURNING valid)
+                SELECT count(*), count(*) FILTER (WHERE NOT valid) FROM stored
+                """, shared + [
+                    .postgresArray(.text(records.map(\.taskId))), .postgresArray(.bytea(records.map(\.theta))),
+                    .postgresArray(.bytea(records.map(\.x))), .postgresArray(.text(records.map(\.xShape))),
+                    .postgresArray(.bool(records.map(\.valid))), .postgresArray(.text(records.map(\.reason))),
+                ])[0]
+            return (try row.int(0), try row.int(1))
+        }
+        var sql = "INSERT INTO simulations (round_id, worker_id, theta_shape, task_id, theta, x, x_shape, valid, reason) VALUES "
+        var binds = shared
+        binds.reserveCapacity(shared.count + 6 * records.count)
+        for (k, record) in records.enumerated() {
+            let p = shared.count + 6 * k
+            if k > 0 { sql += ", " }
+            sql += "($1, $2, $3, $\(p + 1), $\(p + 2), $\(p + 3), $\(p + 4), $\(p + 5), $\(p + 6))"
+            binds += [.text(record.taskId), .blob(record.theta), .blob(record.x), .text(record.xShape),
+                      .bool(record.valid), .optionalText(record.reason)]
+        }
+        sql += " ON CONFLICT (task_id) DO NOTHING RETURNING valid"
+        let stored = try c.query(sql, binds)
+        return (stored.count, try stored.filter { try !$0.bool(0) }.count)
     }
 
     private struct EncodedRecord {

@@ -8,6 +8,8 @@ enum SQLValue: Sendable {
     case blob([UInt8])
     /// PostgreSQL `boolean`; SQLite has none and stores 0/1, which reads back as `.integer`.
     case bool(Bool)
+    /// A PostgreSQL array (bulk inserts via unnest); SQLite refuses it.
+    case postgresArray(PostgresArray)
 
     static func int(_ v: Int) -> SQLValue { .integer(Int64(v)) }
     static func optionalText(_ v: String?) -> SQLValue { v.map(SQLValue.text) ?? .null }

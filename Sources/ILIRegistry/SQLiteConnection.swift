@@ -69,6 +69,8 @@ final class SQLiteConnection: SQLConnection {
                 } else {
                     rc = bytes.withUnsafeBytes { sqlite3_bind_blob(statement, i, $0.baseAddress, Int32($0.count), Self.transient) }
                 }
+            case .postgresArray:
+                throw SQLFailure(kind: .other, message: "SQLite has no array parameters; the registry sent a PostgreSQL-only statement")
             }
             guard rc == SQLITE_OK else { throw failure(rc) }
         }

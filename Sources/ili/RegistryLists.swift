@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import ILIRegistry
+
+/// `ili registry init`: creates or upgrades the schema and reports its version.
+struct RegistryInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create the registry's tables, or upgrade them, and print the schema version.",
+        discussion: """
+            Safe to run any number of times, also while other processes use the registry: \
+            migrations already applied are skipped, and concurrent runs take turns. For SQLite \
+            the file is created if missing (its directory must exist).
+            """
+    )
+
+    @OptionGroup var options: RegistryOptions
+
+    func run() throws {
+        let registry = try options.open()
+        defer { registry.close() }
+        if options.json {
+            try RegistryOutput.print(json: ["registry": registry.url.redacted, "schemaVersion": registry.schemaVersion])
+        } else {
+            print("registry \(registry.url.redacted) is ready (schema version \(registry.schemaVersion))")
+        }
+    }
+}
+
+/// `ili registry experiments`
+struct RegistryExperiments: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "experiments",
+        abstract: "List the experiments, oldest first.",
+        discussion: "One line per experiment: its id, name, θ width, x shape and when it was created."
+    )
+
+    @OptionGroup var options: RegistryOptions
+
+    func run() throws {
+        let registry = try options.open()
+        defer { registry.close() }
+        let experiments = try registry.experiments()
+        if options.json { return try RegistryOutput.print(json: experiments.map(RegistryOutput.object)) }
+        print(RegistryOutput.table(["ID", "NAME", "THETA", "X", "CREATED"], experiments.map {
+            [RecordName(.experiment, $0.id).text, $0.name, String($0.thetaDimension),
+             "[" + $0.xShape.map(String.init).joined(separator: ",") + "]", RegistryOutput.time($0.createdAt)]
+        }))
+    }
+}
+
+/// `ili registry rounds --experiment NAME`
+struct RegistryRounds: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rounds",
+        abstract: "List an experiment's rounds with their status and simulation counts.",
+        discussion: """
+            Status is one of planned, simulating, training, validating, done, failed. VALID and \
+            INVALID count the stored simulations; TARGET is how many the round asked for.
+            """
+    )
+
+    @OptionGroup var options: RegistryOptions
+    @Option(name: .long, help: "The experiment's name.") var experiment: String
+
+    func run() throws {
+        let registry = try options.open()
+        defer { registry.close() }
+        let rounds = try registry.rounds(experiment: experiment)
+        if options.json { return try RegistryOutput.print(json: rounds.map { RegistryOutput.object($0, experiment: experiment) }) }
+        print(RegistryOutput.table(["ID", "ROUND", "STATUS", "STRATEGY", "VALID", "INVALID", "TARGET", "UPDATED"], rounds.map {
+            [RecordName(.round, $0.id).text, String($0.index), $0.status.rawValue, $0.strategy, String($0.validSimulations),
+             String($0.invalidSimulations), String($0.targetCount), RegistryOutput.time($0.updatedAt)]
+        }))
+    }
+}
+
+/// `ili registry models --experiment NAME`
+struct RegistryModels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "List an experiment's model versions (trained estimators).",
+        discussion: "One line per model version: its round, method, ensemble member, weight size and SHA-256 prefix."
+    )
+
+    @OptionGroup var options: RegistryOptions
+    @Option(name: .long, help: "The experiment's name.") var experiment: String
+
+    func run() throws {
+        let registry = try options.open()
+        defer { registry.close() }
+        let models = try registry.modelVersions(experiment: experiment)
+        if options.json { return try RegistryOutput.print(json: models.map(RegistryOutput.object)) }
+        print(RegistryOutput.table(["ID", "ROUND", "METHOD", "MEMBER", "BYTES", "SHA256", "CREATED"], models.map {
+            [RecordName(.model, $0.id).text, String($0.roundIndex), $0.method, String($0.member), String($0.weightsByteCount),
+             String($0.weightsSHA256.prefix(12)), RegistryOutput.time($0.createdAt)]
+        }))
+    }
+}
+
+/// `ili registry posteriors --experiment NAME [--calibrated]`
+struct RegistryPosteriors: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "posteriors",
+        abstract: "List an experiment's posteriors (ensembles of model versions).",
+        discussion: "CALIBRATED is yes only for a posterior that a stored passing validation verdict marked calibrated."
+    )
+
+    @OptionGroup var options: RegistryOptions
+    @Option(name: .long, help: "The experiment's name.") var experiment: String
+    @Flag(name: .long, help: "Only calibrated posteriors.") var calibrated = false
+
+    func run() throws {
+        let registry = try options.open()
+        defer { registry.close() }
+        let posteriors = try registry.posteriors(experiment: experiment, calibratedOnly: calibrated)
+        let roundIndex = Dictionary(uniqueKeysWithValues: try registry.rounds(experiment: experiment).map { ($0.id, $0.index) })
+        if options.json {
+            return try RegistryOutput.print(json: posteriors.map { RegistryOutput.object($0, roundIndex: roundIndex[$0.round] ?? -1) })
+        }
+        print(RegistryOutput.table(["ID", "ROUND", "METHOD", "MEMBERS", "CALIBRATED", "CREATED"], posteriors.map {
+            [RecordName(.posterior, $0.id).text, String(roundIndex[$0.round] ?? -1), $0.method, String($0.members.count),
+             $0.calibrated ? "yes" : "no", RegistryOutput.time($0.createdAt)]
+        }))
+    }
+}
