@@ -1,0 +1,85 @@
+/// Expected coverage: at each credible level γ, the fraction of test points whose true θ
+/// lies inside the posterior's level-γ region. A calibrated posterior covers a fraction γ,
+/// up to the binomial scatter of a finite test set.
+///
+/// Two kinds of region are checked. The highest-posterior-density region is found from
+/// samples: the truth is inside the level-γ region when fewer than a fraction γ of its
+/// point's samples have a higher log-probability than it does (as a credibility,
+/// (count + ½) / (L + 1) < γ). The marginal central interval of parameter j holds the truth
+/// when its rank credibility u satisfies |2u − 1| < γ.
+///
+/// ```swift
+/// let coverage = ExpectedCoverage.evaluate(draws, bandConfidence: 0.99)
+/// coverage.highestDensity?[9]       // the fraction covered at γ = 0.5
+/// coverage.bandLower[9]             // what chance alone allows below it
+/// ```
+public enum ExpectedCoverage {
+    /// 0.05, 0.10, …, 0.95.
+    public static let standardLevels: [Double] = (1...19).map { Double($0) / 20 }
+
+    public struct Result: Sendable, Codable, Equatable {
+        public var levels: [Double]
+        /// Covered fraction at each level for the highest-density region; nil without log-probabilities.
+        public var highestDensity: [Double]?
+        /// Covered fraction at each level for each parameter's central interval.
+        public var marginal: [[Double]]
+        /// The band a calibrated posterior's highest-density coverage falls in at `bandConfidence`.
+        public var bandLower: [Double]
+        public var bandUpper: [Double]
+        /// The wider band for the marginal curves, Bonferroni-corrected for the number of parameters.
+        public var marginalBandLower: [Double]
+        public var marginalBandUpper: [Double]
+        public var bandConfidence: Double
+        public var testPoints: Int
+
+        /// The largest distance by which the highest-density curve leaves its band (0 inside).
+        public var highestDensityExcess: Double? {
+            highestDensity.map { Self.excess($0, bandLower, bandUpper) }
+        }
+
+        /// The largest distance by which any marginal curve leaves its band.
+        public var marginalExcess: Double {
+            marginal.map { Self.excess($0, marginalBandLower, marginalBandUpper) }.max() ?? 0
+        }
+
+        /// The mean of (covered − γ) over levels of the highest-density curve (or, without
+        /// one, of all marginal curves): negative when the posterior covers too little.
+        public var meanDeviation: Double {
+            let curves = highestDensity.map { [$0] } ?? marginal
+            let deviations = curves.flatMap { zip($0, levels).map { $0 - $1 } }
+            return SampleStatistics.mean(deviations)
+        }
+
+        static func excess(_ curve: [Double], _ lower: [Double], _ upper: [Double]) -> Double {
+            var worst = 0.0
+            for k in curve.indices {
+                worst = Swift.max(worst, lower[k] - curve[k], curve[k] - upper[k])
+            }
+            return worst
+        }
+    }
+
+    public static func evaluate(_ draws: TestSetDraws, levels: [Double] = standardLevels,
+                                bandConfidence: Double = 0.99) -> Result {
+        let n = draws.testPoints
+        let d = draws.parameterCount
+        func fractionBelow(_ values: [Double], _ level: Double) -> Double {
+            Double(values.reduce(0) { $0 + ($1 < level ? 1 : 0) }) / Double(values.count)
+        }
+        let hpd = draws.densityRanks.map { ranks -> [Double] in
+            let credibilities = ranks.map(draws.credibility(ofRank:))
+            return levels.map { fractionBelow(credibilities, $0) }
+        }
+        let marginal = draws.parameterRanks.map { ranks -> [Double] in
+            let centrality = ranks.map { Swift.abs(2 * draws.credibility(ofRank: $0) - 1) }
+            return levels.map { fractionBelow(centrality, $0) }
+        }
+        let band = levels.map { BinomialBand.interval(trials: n, probability: $0, confidence: bandConfidence) }
+        let marginalConfidence = 1 - (1 - bandConfidence) / Double(d)
+        let marginalBand = levels.map { BinomialBand.interval(trials: n, probability: $0, confidence: marginalConfidence) }
+        return Result(levels: levels, highestDensity: hpd, marginal: marginal,
+                      bandLower: band.map(\.lower), bandUpper: band.map(\.upper),
+                      marginalBandLower: marginalBand.map(\.lower), marginalBandUpper: marginalBand.map(\.upper),
+                      bandConfidence: bandConfidence, testPoints: n)
+    }
+}

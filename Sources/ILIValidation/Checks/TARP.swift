@@ -1,0 +1,116 @@
+import ILITensor
+
+/// TARP, tests of accuracy with random points: a coverage test that needs only samples.
+///
+/// Parameters are first scaled to [0, 1] by the range of the test truths. For each test
+/// point a reference point r is drawn uniformly in that unit box; f is the fraction of the
+/// point's samples closer to r than its truth is (Euclidean), as a credibility
+/// ((count + ½) / (L + 1)). For a calibrated posterior f is uniform, so its empirical CDF,
+/// the expected coverage probability ECP(α), follows the diagonal.
+///
+/// The summary is the area between the ECP curve and the diagonal over α in [½, 1],
+/// ∫ (ECP(α) − α) dα = mean(1 − max(f, ½)) − 3/8, computed exactly from the f values.
+/// It is negative when truths fall outside too often (an over-confident posterior, whose
+/// f values pile up near 0 and 1) and positive when they fall inside too often (an
+/// under-confident one). Its uncertainty comes from bootstrap resampling of the test points.
+///
+/// ```swift
+/// var rng = RandomSource(seed: 3)
+/// let tarp = TARP.evaluate(draws, bootstrapCount: 200, rng: &rng)
+/// tarp.area; tarp.areaStandardError
+/// ```
+public enum TARP {
+    public struct Result: Sendable, Codable, Equatable {
+        /// The coverage values f, one per test point.
+        public var credibilities: [Double]
+        /// α grid 0, 0.01, …, 1 and the ECP there (fraction of f below α).
+        public var alpha: [Double]
+        public var expectedCoverage: [Double]
+        /// The bootstrap standard deviation of the ECP at each α.
+        public var expectedCoverageStandardError: [Double]
+        /// ∫_{½}^{1} (ECP(α) − α) dα.
+        public var area: Double
+        public var areaStandardError: Double
+        /// The central 95% of the bootstrap areas.
+        public var areaInterval95: [Double]
+        public var bootstrapCount: Int
+    }
+
+    /// The credibility f of each test point with respect to the given reference points,
+    /// all in the scaled [0, 1] coordinates.
+    public static func credibilities(_ draws: TestSetDraws, references: Matrix<Double>) -> [Double] {
+        let (low, span) = scaling(draws.theta)
+        let d = draws.parameterCount, l = draws.samplesPerPoint
+        return (0..<draws.testPoints).map { i in
+            func distanceSquared(_ value: (Int) -> Double) -> Double {
+                var s = 0.0
+                for j in 0..<d {
+                    let delta = (value(j) - low[j]) / span[j] - references[i, j]
+                    s += delta * delta
+                }
+                return s
+            }
+            let truthDistance = distanceSquared { draws.theta[i, $0] }
+            var closer = 0
+            for k in (i * l)..<((i + 1) * l) where distanceSquared({ draws.samples[k, $0] }) < truthDistance {
+                closer += 1
+            }
+            return draws.credibility(ofRank: closer)
+        }
+    }
+
+    public static func evaluate(_ draws: TestSetDraws, bootstrapCount: Int = 200,
+                                rng: inout RandomSource) -> Result {
+        let references = rng.uniformMatrix(rows: draws.testPoints, cols: draws.parameterCount, low: 0.0, high: 1.0)
+        return evaluate(credibilities: credibilities(draws, references: references),
+                        bootstrapCount: bootstrapCount, rng: &rng)
+    }
+
+    /// The curve, area and bootstrap errors from coverage values f already computed.
+    public static func evaluate(credibilities f: [Double], bootstrapCount: Int = 200,
+                                rng: inout RandomSource) -> Result {
+        precondition(!f.isEmpty, "TARP needs at least one test point")
+        let alpha = (0...100).map { Double($0) / 100 }
+        let n = f.count
+        var curves: [[Double]] = []
+        var areas: [Double] = []
+        for _ in 0..<bootstrapCount {
+            let resampled = (0..<n).map { _ in f[Int(rng.next() % UInt64(n))] }
+            curves.append(ecp(resampled, alpha))
+            areas.append(area(resampled))
+        }
+        let curveErrors = alpha.indices.map { k in SampleStatistics.standardDeviation(curves.map { $0[k] }) }
+        return Result(credibilities: f, alpha: alpha, expectedCoverage: ecp(f, alpha),
+                      expectedCoverageStandardError: curveErrors,
+                      area: area(f), areaStandardError: SampleStatistics.standardDeviation(areas),
+                      areaInterval95: areas.isEmpty ? [] : [SampleStatistics.quantile(areas, 0.025), SampleStatistics.quantile(areas, 0.975)],
+                      bootstrapCount: bootstrapCount)
+    }
+
+    static func ecp(_ f: [Double], _ alpha: [Double]) -> [Double] {
+        let sorted = f.sorted()
+        var below = 0
+        return alpha.map { a in
+            while below < sorted.count && sorted[below] < a { below += 1 }
+            return Double(below) / Double(sorted.count)
+        }
+    }
+
+    /// ∫_{½}^{1} (ECDF(α) − α) dα, where each f contributes 1 − max(f, ½) to ∫ ECDF.
+    static func area(_ f: [Double]) -> Double {
+        f.reduce(0) { $0 + 1 - Swift.max($1, 0.5) } / Double(f.count) - 0.375
+    }
+
+    /// Per-parameter lower end and width of the truths' range (width 1 when constant).
+    static func scaling(_ theta: Matrix<Double>) -> (low: [Double], span: [Double]) {
+        var low = [Double](repeating: .infinity, count: theta.cols)
+        var high = [Double](repeating: -.infinity, count: theta.cols)
+        for i in 0..<theta.rows {
+            for j in 0..<theta.cols {
+                low[j] = Swift.min(low[j], theta[i, j])
+                high[j] = Swift.max(high[j], theta[i, j])
+            }
+        }
+        return (low, zip(low, high).map { $1 > $0 ? $1 - $0 : 1 })
+    }
+}

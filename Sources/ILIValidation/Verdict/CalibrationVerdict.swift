@@ -1,0 +1,138 @@
+import Foundation
+
+/// Which way a posterior is off when a check fails.
+public enum Miscalibration: String, Sendable, Codable, Equatable {
+    /// Regions too small: truths fall outside more often than the credible level says.
+    case overConfident = "over-confident"
+    /// Regions too large: truths fall inside more often than the credible level says.
+    case underConfident = "under-confident"
+    /// Regions of the right size in the wrong place.
+    case biased
+}
+
+/// The outcome of one check against its threshold.
+public struct CheckOutcome: Sendable, Codable, Equatable {
+    /// `"sbc"`, `"coverage-hpd"`, `"coverage-marginal"`, `"tarp"` or `"c2st"`.
+    public var name: String
+    public var passed: Bool
+    /// The figure compared with the threshold.
+    public var value: Double
+    public var threshold: Double
+    /// Which way the posterior is off; nil when passed or when the check cannot tell.
+    public var direction: Miscalibration?
+    /// One line for people: what was measured and what it means.
+    public var summary: String
+}
+
+/// Whether a posterior passed every check, which failed, and which way it is off.
+///
+/// ```swift
+/// let verdict = CalibrationVerdict.judge(sbc: sbc, coverage: coverage, tarp: tarp)
+/// if !verdict.passed { print(verdict.direction?.rawValue ?? "miscalibrated") }
+/// print(verdict.rendered)
+/// ```
+public struct CalibrationVerdict: Sendable, Codable, Equatable {
+    public var passed: Bool
+    public var checks: [CheckOutcome]
+    /// The direction most failed checks agree on; nil when passed or when they disagree.
+    public var direction: Miscalibration?
+    public var thresholds: CalibrationThresholds
+
+    public static func judge(sbc: SimulationBasedCalibration.Result?, coverage: ExpectedCoverage.Result?,
+                             tarp: TARP.Result?, reference: ReferenceComparison.Result? = nil,
+                             thresholds: CalibrationThresholds = CalibrationThresholds()) -> CalibrationVerdict {
+        var checks: [CheckOutcome] = []
+        if let sbc { checks.append(judgeSBC(sbc, thresholds)) }
+        if let coverage { checks += judgeCoverage(coverage, thresholds) }
+        if let tarp { checks.append(judgeTARP(tarp, thresholds)) }
+        if let reference {
+            let passed = reference.c2stAccuracy <= thresholds.c2stMaximumAccuracy
+            checks.append(CheckOutcome(
+                name: "c2st", passed: passed, value: reference.c2stAccuracy, threshold: thresholds.c2stMaximumAccuracy,
+                direction: nil,
+                summary: String(format: "C2ST accuracy %.3f against the reference samples (%@ %.2f; 0.5 is indistinguishable)",
+                                reference.c2stAccuracy, passed ? "≤" : ">", thresholds.c2stMaximumAccuracy)))
+        }
+        let failed = checks.filter { !$0.passed }
+        return CalibrationVerdict(passed: failed.isEmpty, checks: checks,
+                                  direction: consensus(failed.compactMap(\.direction)), thresholds: thresholds)
+    }
+
+    /// The direction named by more failed checks than any other.
+    static func consensus(_ directions: [Miscalibration]) -> Miscalibration? {
+        let counts = Dictionary(directions.map { ($0, 1) }, uniquingKeysWith: +)
+        guard let top = counts.values.max() else { return nil }
+        let leaders = counts.filter { $0.value == top }.map(\.key)
+        return leaders.count == 1 ? leaders[0] : nil
+    }
+
+    static func judgeSBC(_ sbc: SimulationBasedCalibration.Result, _ t: CalibrationThresholds) -> CheckOutcome {
+        let p = sbc.smallestCorrectedPValue
+        let passed = p >= t.sbcMinimumPValue
+        var direction: Miscalibration?
+        var worstName = ""
+        if !passed, let worst = sbc.parameters.enumerated().min(by: {
+            Swift.min($0.element.ksPValue, $0.element.chiSquarePValue) < Swift.min($1.element.ksPValue, $1.element.chiSquarePValue)
+        }) {
+            let r = worst.element
+            worstName = " (worst: θ\(worst.offset))"
+            if Swift.abs(r.meanZ) > Swift.abs(r.spreadZ) {
+                direction = .biased
+            } else {
+                direction = r.spreadZ > 0 ? .overConfident : .underConfident
+            }
+        }
+        return CheckOutcome(
+            name: "sbc", passed: passed, value: p, threshold: t.sbcMinimumPValue, direction: direction,
+            summary: String(format: "SBC rank uniformity: smallest corrected p-value %.3g%@ (%@ %.3g)",
+                            p, worstName, passed ? "≥" : "<", t.sbcMinimumPValue))
+    }
+
+    static func judgeCoverage(_ c: ExpectedCoverage.Result, _ t: CalibrationThresholds) -> [CheckOutcome] {
+        let direction: Miscalibration = c.meanDeviation < 0 ? .overConfident : .underConfident
+        let trend = c.meanDeviation < 0 ? "covers too little" : "covers too much"
+        var outcomes: [CheckOutcome] = []
+        if let excess = c.highestDensityExcess {
+            let passed = excess <= t.coverageTolerance
+            outcomes.append(CheckOutcome(
+                name: "coverage-hpd", passed: passed, value: excess, threshold: t.coverageTolerance,
+                direction: passed ? nil : direction,
+                summary: String(format: "highest-density coverage: %.3f outside the %.0f%% binomial band%@ (mean deviation %+.3f)",
+                                excess, 100 * c.bandConfidence, passed ? "" : ", \(trend)", c.meanDeviation)))
+        }
+        let excess = c.marginalExcess
+        let passed = excess <= t.coverageTolerance
+        let marginalDeviation = SampleStatistics.mean(c.marginal.flatMap { zip($0, c.levels).map { $0 - $1 } })
+        outcomes.append(CheckOutcome(
+            name: "coverage-marginal", passed: passed, value: excess, threshold: t.coverageTolerance,
+            direction: passed ? nil : (marginalDeviation < 0 ? .overConfident : .underConfident),
+            summary: String(format: "marginal interval coverage: %.3f outside the band (mean deviation %+.3f)",
+                            excess, marginalDeviation)))
+        return outcomes
+    }
+
+    static func judgeTARP(_ tarp: TARP.Result, _ t: CalibrationThresholds) -> CheckOutcome {
+        let errors = tarp.areaStandardError > 0 ? Swift.abs(tarp.area) / tarp.areaStandardError : (tarp.area == 0 ? 0 : .infinity)
+        let passed = errors <= t.tarpStandardErrors
+        return CheckOutcome(
+            name: "tarp", passed: passed, value: errors, threshold: t.tarpStandardErrors,
+            direction: passed ? nil : (tarp.area < 0 ? .overConfident : .underConfident),
+            summary: String(format: "TARP area %+.4f ± %.4f (%.1f standard errors from 0, limit %.0f)",
+                            tarp.area, tarp.areaStandardError, errors, t.tarpStandardErrors))
+    }
+
+    /// A few lines for a terminal: the overall result, then one line per check.
+    public var rendered: String {
+        var lines: [String] = []
+        if passed {
+            lines.append("verdict: calibrated (\(checks.count) checks passed)")
+        } else {
+            let failedCount = checks.filter { !$0.passed }.count
+            lines.append("verdict: NOT calibrated, \(direction?.rawValue ?? "miscalibrated") (\(failedCount) of \(checks.count) checks failed)")
+        }
+        for check in checks {
+            lines.append("  \(check.passed ? "pass" : "FAIL")  \(check.summary)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
