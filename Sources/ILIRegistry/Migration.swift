@@ -23,6 +23,12 @@ struct Migration: Sendable {
     /// rather than used with a schema this binary does not understand.
     static func migrate(_ connection: SQLConnection, redactedURL: String) throws -> Int {
         let d = connection.dialect
+        // The common case, an up-to-date schema, needs neither the lock nor write access,
+        // so a read-only database user can open the registry too.
+        if let current = try appliedVersion(connection) {
+            if current > latestVersion(for: d) { throw tooNew(current, d, redactedURL) }
+            if current == latestVersion(for: d) { return current }
+        }
         try connection.run(d.beginWrite)
         do {
             if d.kind == .postgres {
@@ -37,12 +43,7 @@ struct Migration: Sendable {
                 """)
             let applied = Set(try connection.query("SELECT version FROM ili_schema_migrations").map { try $0.int(0) })
             let known = all(for: d)
-            if let newest = applied.max(), newest > latestVersion(for: d) {
-                throw RegistryError(.schema, """
-                    the registry at \(redactedURL) has schema version \(newest), newer than this ili knows \
-                    (\(latestVersion(for: d))): upgrade ili before using this registry
-                    """)
-            }
+            if let newest = applied.max(), newest > latestVersion(for: d) { throw tooNew(newest, d, redactedURL) }
             for migration in known.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
                 do {
                     try connection.executeScript(migration.sql)
@@ -58,5 +59,21 @@ struct Migration: Sendable {
             if connection.isUsable { _ = try? connection.run("ROLLBACK") }
             throw error
         }
+    }
+
+    /// The newest applied migration, or nil when the registry has no migrations table yet.
+    private static func appliedVersion(_ connection: SQLConnection) throws -> Int? {
+        let exists = connection.dialect.kind == .postgres
+            ? "SELECT to_regclass('ili_schema_migrations') IS NOT NULL"
+            : "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'ili_schema_migrations'"
+        guard try connection.query(exists)[0].bool(0) else { return nil }
+        return try connection.query("SELECT coalesce(max(version), 0) FROM ili_schema_migrations")[0].int(0)
+    }
+
+    private static func tooNew(_ version: Int, _ d: SQLDialect, _ redactedURL: String) -> RegistryError {
+        RegistryError(.schema, """
+            the registry at \(redactedURL) has schema version \(version), newer than this ili knows \
+            (\(latestVersion(for: d))): upgrade ili before using this registry
+            """)
     }
 }

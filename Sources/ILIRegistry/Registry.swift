@@ -18,9 +18,9 @@ public final class Registry: @unchecked Sendable {
     /// Where this registry lives; `url.redacted` is safe to print.
     public let url: RegistryURL
 
-    // `connection`, `schemaVersionValue` and `faultAfterInsertChunk` are guarded by `lock`.
+    // `slot`, `schemaVersionValue` and `faultHook` are guarded by `lock`.
     private let lock = NSLock()
-    private var connection: SQLConnection?
+    private var slot = ConnectionSlot.disconnected
     private var schemaVersionValue = 0
     /// Test hook: called after each chunk of an append is inserted, inside its transaction,
     /// to simulate a crash between chunks.
@@ -40,17 +40,17 @@ public final class Registry: @unchecked Sendable {
         try lock.withLock { _ = try connected() }
     }
 
-    deinit { connection?.close() }
+    deinit { slot.leave(to: .disconnected) }
+
+    /// Whether the registry is connected, never was (or was closed), or lost its connection.
+    public var connectionState: ConnectionState { lock.withLock { slot.state } }
 
     /// The schema version the database is at after migration.
     public var schemaVersion: Int { lock.withLock { schemaVersionValue } }
 
     /// Closes the connection; a later call opens a new one.
     public func close() {
-        lock.withLock {
-            connection?.close()
-            connection = nil
-        }
+        lock.withLock { slot.leave(to: .disconnected) }
     }
 
     /// Runs `body` on this registry's own queue and resumes the caller with its result,
@@ -63,9 +63,10 @@ public final class Registry: @unchecked Sendable {
 
     /// The open connection, opened (and migrated) if there is none. Caller holds `lock`.
     private func connected() throws -> SQLConnection {
-        if let connection, connection.isUsable { return connection }
-        connection?.close()
-        connection = nil
+        if case .connected(let connection) = slot {
+            if connection.isUsable { return connection }
+            slot.leave(to: .lost(reason: "the server closed the connection"))
+        }
         let fresh: SQLConnection
         switch url {
         case .postgres(let text): fresh = try PostgresConnection(url: text, redactedURL: url.redacted)
@@ -83,7 +84,7 @@ public final class Registry: @unchecked Sendable {
             fresh.close()
             throw error
         }
-        connection = fresh
+        slot = .connected(fresh)
         return fresh
     }
 
@@ -105,8 +106,7 @@ public final class Registry: @unchecked Sendable {
                 try c.run("COMMIT")
                 return value
             } catch let failure as SQLFailure where failure.kind == .connectionLost || !c.isUsable {
-                connection?.close()
-                connection = nil
+                slot.leave(to: .lost(reason: failure.message))
                 if committing {
                     throw RegistryError(.commitOutcomeUnknown, """
                         the connection to \(url.redacted) broke while committing \(what()): the change may or may \
@@ -126,6 +126,7 @@ public final class Registry: @unchecked Sendable {
         }
     }
 
+    @discardableResult
     func write<T>(_ what: @autoclosure () -> String, _ body: (SQLConnection) throws -> T) throws -> T {
         try transaction(write: true, what(), body)
     }

@@ -7,6 +7,8 @@ final class PostgresRegistryTests: XCTestCase {
     override func setUpWithError() throws { try Backend.requirePostgres() }
 
     func testMigrationIsAppliedOnceAndReopeningIsHarmless() throws { try contract.migrationIsAppliedOnceAndReopeningIsHarmless() }
+    func testASchemaNewerThanThisBinaryIsRefused() throws { try contract.aSchemaNewerThanThisBinaryIsRefused() }
+    func testClosingDisconnectsAndTheNextCallConnectsAgain() throws { try contract.closingDisconnectsAndTheNextCallConnectsAgain() }
     func testConcurrentFirstConnectionsMigrateOnce() throws { try contract.concurrentFirstConnectionsMigrateOnce() }
     func testExperimentsAreCreatedFoundAndListed() throws { try contract.experimentsAreCreatedFoundAndListed() }
     func testRoundsFollowTheirStateMachine() throws { try contract.roundsFollowTheirStateMachine() }

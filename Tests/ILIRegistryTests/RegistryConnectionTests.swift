@@ -49,8 +49,10 @@ final class RegistryConnectionTests: XCTestCase {
             try terminate(pid, adminURL: Backend.postgresURL!)
             let down = expectRegistryError(.unavailable) { _ = try registry.experiments() }
             XCTAssertTrue(down?.message.contains("cannot connect") == true)
+            guard case .lost = registry.connectionState else { return XCTFail("state \(registry.connectionState), expected lost") }
             try admin.run("ALTER DATABASE \(name) ALLOW_CONNECTIONS true")
             XCTAssertTrue(try registry.experiments().map(\.name) == ["gauss"])
+            XCTAssertEqual(registry.connectionState, .connected)
         }
     }
 

@@ -17,6 +17,24 @@ struct RegistryContract {
         }
     }
 
+    func aSchemaNewerThanThisBinaryIsRefused() throws {
+        try withRegistry(backend) { registry, scratch in
+            try registry.write("test") { c in try c.run("INSERT INTO ili_schema_migrations (version, name) VALUES ($1, $2)", [.integer(99), .text("future")]) }
+            let error = expectRegistryError(.schema) { _ = try Registry(url: scratch.url) }
+            XCTAssertTrue(error?.message.contains("99") == true && error?.message.contains("upgrade ili") == true, "\(String(describing: error))")
+        }
+    }
+
+    func closingDisconnectsAndTheNextCallConnectsAgain() throws {
+        try withRegistry(backend) { registry, _ in
+            XCTAssertEqual(registry.connectionState, .connected)
+            registry.close()
+            XCTAssertEqual(registry.connectionState, .disconnected)
+            XCTAssertEqual(try registry.experiments().count, 0)
+            XCTAssertEqual(registry.connectionState, .connected)
+        }
+    }
+
     func concurrentFirstConnectionsMigrateOnce() throws {
         let scratch = try ScratchDatabase(backend)
         defer { scratch.drop() }

@@ -5,6 +5,8 @@ final class SQLiteRegistryTests: XCTestCase {
     private let contract = RegistryContract(backend: .sqlite)
 
     func testMigrationIsAppliedOnceAndReopeningIsHarmless() throws { try contract.migrationIsAppliedOnceAndReopeningIsHarmless() }
+    func testASchemaNewerThanThisBinaryIsRefused() throws { try contract.aSchemaNewerThanThisBinaryIsRefused() }
+    func testClosingDisconnectsAndTheNextCallConnectsAgain() throws { try contract.closingDisconnectsAndTheNextCallConnectsAgain() }
     func testConcurrentFirstConnectionsMigrateOnce() throws { try contract.concurrentFirstConnectionsMigrateOnce() }
     func testExperimentsAreCreatedFoundAndListed() throws { try contract.experimentsAreCreatedFoundAndListed() }
     func testRoundsFollowTheirStateMachine() throws { try contract.roundsFollowTheirStateMachine() }
