@@ -135,6 +135,7 @@ final class PostgresConnection: SQLConnection {
             case "23505": kind = .uniqueViolation
             case "23503": kind = .foreignKeyViolation
             case "23514": kind = .checkViolation
+            case "40P01", "40001": kind = .transient
             default: kind = .other
             }
         }

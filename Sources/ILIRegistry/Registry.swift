@@ -95,6 +95,7 @@ public final class Registry: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         var attempt = 0
+        var conflicts = 0
         while true {
             attempt += 1
             let c = try connected()
@@ -119,6 +120,14 @@ public final class Registry: @unchecked Sendable {
                         reconnecting: \(failure.message)
                         """)
                 }
+            } catch let failure as SQLFailure where failure.kind == .transient && conflicts < 8 {
+                // Two appenders inserting overlapping task ids in different orders can
+                // deadlock; PostgreSQL aborts one, and every registry transaction is safe
+                // to run again from the start.
+                _ = try? c.run("ROLLBACK")
+                conflicts += 1
+                attempt -= 1
+                Thread.sleep(forTimeInterval: Double.random(in: 0.005...0.02) * Double(conflicts))
             } catch {
                 if c.isUsable { _ = try? c.run("ROLLBACK") }
                 throw Registry.mapped(error, what())

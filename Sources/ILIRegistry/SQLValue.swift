@@ -98,6 +98,9 @@ struct SQLFailure: Error, CustomStringConvertible {
         case checkViolation
         /// SQLite's file stayed locked past the busy timeout.
         case busy
+        /// PostgreSQL aborted the transaction to break a deadlock or a serialisation
+        /// conflict; running it again is expected to succeed.
+        case transient
         case other
     }
 

@@ -247,6 +247,50 @@ struct RegistryContract {
         }
     }
 
+    /// Writer A sends tasks 0..<2000 and writer B the same tasks in the other order, each
+    /// pausing after its first 1,000 until the other has inserted its own first 1,000: on
+    /// PostgreSQL both then wait for each other's rows, the server aborts one as a
+    /// deadlock, and the registry runs that batch again. Nothing is lost or doubled.
+    func crossedBatchesSurviveADeadlock() throws {
+        try withRegistry(backend) { registry, scratch in
+            let (_, round) = try seedExperiment(registry)
+            let all = records(0..<2_000)
+            let halfway = DispatchGroup()
+            halfway.enter()
+            halfway.enter()
+            let errors = Locked<[String]>([])
+            let inserted = Locked(0)
+            let done = DispatchGroup()
+            for reversed in [false, true] {
+                done.enter()
+                Thread.detachNewThread {
+                    defer { done.leave() }
+                    do {
+                        let writer = try Registry(url: scratch.url)
+                        defer { writer.close() }
+                        let arrived = Locked(false)
+                        writer.faultAfterInsertChunk = { chunk in
+                            guard chunk == 0, !arrived.value else { return }
+                            arrived.mutate { $0 = true }
+                            halfway.leave()
+                            // SQLite lets one writer in at a time, so the other never arrives: don't wait forever.
+                            _ = halfway.wait(timeout: .now() + 1)
+                        }
+                        let batch = reversed ? Array(all[1_000...] + all[..<1_000]) : all
+                        let result = try writer.appendSimulations(round: round.id, batch, worker: "w")
+                        inserted.mutate { $0 += result.inserted }
+                    } catch {
+                        errors.mutate { $0.append("\(error)") }
+                    }
+                }
+            }
+            done.wait()
+            XCTAssertTrue(errors.value.isEmpty, "\(errors.value)")
+            XCTAssertEqual(inserted.value, 2_000)
+            XCTAssertEqual(try registry.round(id: round.id).validSimulations, 2_000)
+        }
+    }
+
     func modelVersionsKeepTheirWeightsAndChecksums() throws {
         try withRegistry(backend) { registry, _ in
             let (_, round) = try seedExperiment(registry)
