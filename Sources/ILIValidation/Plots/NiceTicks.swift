@@ -31,6 +31,8 @@ public enum NiceTicks {
 
     /// A label with as many decimals as the step needs, and no "-0".
     public static func label(_ value: Double, step: Double) -> String {
+        // A tick computed as k·step can miss zero by a rounding error; it is zero.
+        let value = Swift.abs(value) < Swift.abs(step) * 1e-9 ? 0 : value
         let magnitude = Swift.abs(value)
         if magnitude != 0 && (magnitude >= 1e5 || magnitude < 1e-4) {
             return formatted(value, scientific: true, decimals: 1)

@@ -46,11 +46,16 @@ public struct PlotFrame: Sendable {
     /// labels and an optional title above.
     public func drawAxes(into svg: inout SVGWriter, xLabel: String? = nil, yLabel: String? = nil,
                          title: String? = nil, xTicks: Bool = true, yTicks: Bool = true, grid: Bool = true,
-                         tickCount: Int = 5) {
+                         tickCount: Int = 5, integerXTicks: Bool = false) {
         svg.open("g", ["class": "axes"])
-        let xt = NiceTicks.positions(from: xRange.low, to: xRange.high, about: tickCount)
+        var xt = NiceTicks.positions(from: xRange.low, to: xRange.high, about: tickCount)
         let yt = NiceTicks.positions(from: yRange.low, to: yRange.high, about: tickCount)
-        let xStep = NiceTicks.step(span: xRange.high - xRange.low, about: tickCount)
+        var xStep = NiceTicks.step(span: xRange.high - xRange.low, about: tickCount)
+        // Epochs and counts: never a tick between two whole numbers.
+        if integerXTicks && xStep < 1 {
+            xStep = 1
+            xt = Array(stride(from: xRange.low.rounded(.up), through: xRange.high, by: 1))
+        }
         let yStep = NiceTicks.step(span: yRange.high - yRange.low, about: tickCount)
         if grid {
             for t in xt { svg.line(x1: px(t), y1: y, x2: px(t), y2: y + height, style: "stroke:\(Palette.grid);stroke-width:1") }
@@ -82,14 +87,15 @@ public struct PlotFrame: Sendable {
         svg.close()
     }
 
-    /// A legend box in the panel's top-left (or top-right) corner: a line sample and a label per entry.
-    public func drawLegend(into svg: inout SVGWriter, entries: [(label: String, style: String)], right: Bool = false) {
+    /// A legend box in a corner of the panel (top left unless told otherwise): a line sample and a label per entry.
+    public func drawLegend(into svg: inout SVGWriter, entries: [(label: String, style: String)], right: Bool = false,
+                           bottom: Bool = false) {
         guard !entries.isEmpty else { return }
         let rowHeight = 15.0
         let boxWidth = 30 + Double(entries.map(\.label.count).max() ?? 0) * 6.5
         let boxHeight = Double(entries.count) * rowHeight + 8
         let left = right ? x + width - boxWidth - 8 : x + 8
-        let top = y + 8
+        let top = bottom ? y + height - boxHeight - 8 : y + 8
         svg.open("g", ["class": "legend"])
         svg.rect(x: left, y: top, width: boxWidth, height: boxHeight, style: "fill:#ffffff;fill-opacity:0.85;stroke:#bbbbbb")
         for (k, entry) in entries.enumerated() {
