@@ -5,6 +5,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ili-bench",
         abstract: "Timings of ili's engine and networks, printed for the scripts in Benchmarks/ to compare.",
-        subcommands: [MLPStepBenchmark.self]
+        subcommands: [MLPStepBenchmark.self, NetsStepBenchmark.self]
     )
 }

@@ -1,0 +1,126 @@
+import RealModule
+
+/// Everything needed to rebuild a density estimator: its kind, sizes and options.
+///
+/// Saved as the small JSON file next to the weights. Defaults are sbi's.
+///
+/// ```swift
+/// var config = DensityEstimatorConfiguration.nsf(features: 2, context: 3)
+/// config.transformCount = 8
+/// let flow = ConditionalFlow<Float>(configuration: config, rng: &rng)
+/// ```
+public struct DensityEstimatorConfiguration: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// Masked autoregressive flow.
+        case maf
+        /// Neural spline flow (rational-quadratic coupling).
+        case nsf
+        /// Mixture density network with full covariances.
+        case mdn
+        /// A single MADE whose conditionals are Gaussian mixtures.
+        case made
+    }
+
+    /// How features are reordered between autoregressive steps.
+    public enum PermutationKind: String, Codable, Sendable {
+        case reverse, random
+    }
+
+    /// What mixes features between spline couplings.
+    public enum CouplingMixing: String, Codable, Sendable {
+        /// A learnable invertible linear map (LU-parameterised, identity at start).
+        case luLinear
+        /// A fixed random permutation.
+        case permutation
+    }
+
+    public var kind: Kind
+    /// Dimension of the modelled variable y.
+    public var featureCount: Int
+    /// Dimension of the raw context c (before any embedding).
+    public var contextCount: Int
+    public var hiddenFeatures: Int = 50
+    /// Flow steps (MAF, NSF).
+    public var transformCount: Int = 5
+    /// Hidden blocks of each conditioner (MADE layers, residual blocks, MDN layers).
+    public var blockCount: Int = 2
+    /// Spline bins (NSF).
+    public var binCount: Int = 10
+    /// Splines act on [−B, B] and are the identity outside (NSF).
+    public var tailBound: Double = 3
+    /// Mixture components (MDN, MADE).
+    public var componentCount: Int = 10
+    /// The conditioners' activation; `nil` means the kind's default (MAF tanh, others ReLU).
+    public var activation: Activation?
+    /// Permutations between MAF steps.
+    public var permutation: PermutationKind = .random
+    /// Mixing between NSF couplings.
+    public var couplingMixing: CouplingMixing = .luLinear
+    /// Z-score y and the context from the training data.
+    public var zScoreFeatures: Bool = true
+    public var zScoreContext: Bool = true
+    /// Z-score the context with one mean and std over all its entries (time series, spectra).
+    public var structuredContext: Bool = false
+    /// A network that compresses the context first, trained jointly.
+    public var embedding: EmbeddingConfiguration?
+    /// The permutations drawn when the model was built, recorded so that a saved model
+    /// rebuilds exactly; leave `nil` to draw them from the seed.
+    public var permutations: [[Int]]?
+
+    public init(kind: Kind, featureCount: Int, contextCount: Int) {
+        self.kind = kind
+        self.featureCount = featureCount
+        self.contextCount = contextCount
+    }
+
+    public static func maf(features: Int, context: Int) -> Self { Self(kind: .maf, featureCount: features, contextCount: context) }
+    public static func nsf(features: Int, context: Int) -> Self { Self(kind: .nsf, featureCount: features, contextCount: context) }
+    public static func mdn(features: Int, context: Int) -> Self { Self(kind: .mdn, featureCount: features, contextCount: context) }
+    public static func made(features: Int, context: Int) -> Self {
+        var c = Self(kind: .made, featureCount: features, contextCount: context)
+        c.blockCount = 2
+        return c
+    }
+
+    /// The activation in force.
+    public var resolvedActivation: Activation {
+        activation ?? (kind == .maf ? .tanh : .relu)
+    }
+
+    /// The width of the context the conditioners see: the embedding's output, or the raw context.
+    public var conditionerContextCount: Int {
+        embedding?.outputCount ?? contextCount
+    }
+
+    /// Checks sizes and options, naming what to change.
+    public func validate() throws {
+        func fail(_ message: String) -> ConfigurationError { ConfigurationError(message: message) }
+        guard featureCount >= 1 else { throw fail("featureCount is \(featureCount); y needs at least one dimension") }
+        guard contextCount >= 0 else { throw fail("contextCount is \(contextCount); use 0 for an unconditional density") }
+        guard hiddenFeatures >= 1, transformCount >= 1, blockCount >= 0, componentCount >= 1 else {
+            throw fail("hiddenFeatures, transformCount and componentCount must be positive and blockCount non-negative")
+        }
+        guard binCount >= 2 else { throw fail("binCount is \(binCount); a spline needs at least 2 bins") }
+        guard tailBound > 0 else { throw fail("tailBound is \(tailBound); it must be positive") }
+        if let embedding {
+            guard embedding.inputCount == contextCount else {
+                throw fail("the embedding takes \(embedding.inputCount) inputs but contextCount is \(contextCount); make them equal")
+            }
+            try embedding.validate()
+        }
+    }
+}
+
+/// A configuration that cannot be built; the message says what to change.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Data whose shape does not fit the model; the message names both shapes.
+public struct ShapeError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,117 @@
+import ILINets
+import XCTest
+
+/// Invertibility and log-determinants of every flow step and of whole flows.
+final class FlowTests: XCTestCase {
+    func configurations(features: Int, context: Int) -> [DensityEstimatorConfiguration] {
+        var small = DensityEstimatorConfiguration.maf(features: features, context: context)
+        small.hiddenFeatures = 16
+        small.transformCount = 3
+        var reverse = small
+        reverse.permutation = .reverse
+        var nsf = DensityEstimatorConfiguration.nsf(features: features, context: context)
+        nsf.hiddenFeatures = 16
+        nsf.transformCount = 3
+        var nsfPermuted = nsf
+        nsfPermuted.couplingMixing = .permutation
+        return [small, reverse, nsf, nsfPermuted]
+    }
+
+    /// Pushes the weights away from their initial values so that the test sees a generic flow
+    /// (fresh LU maps are the identity, fresh residual blocks nearly so).
+    func perturb<Scalar>(_ parameters: [Parameter<Scalar>], seed: UInt64, scale: Double = 0.3) {
+        var rng = RandomSource(seed: seed)
+        for p in parameters {
+            let noise: Matrix<Scalar> = rng.normalMatrix(rows: p.value.rows, cols: p.value.cols)
+            p.value.add(noise, scaledBy: Scalar(scale))
+        }
+    }
+
+    func testForwardInverseRoundTripsInFloat() {
+        for (d, c) in [(1, 0), (1, 2), (2, 0), (3, 2), (5, 8)] {
+            for config in configurations(features: d, context: c) {
+                var rng = RandomSource(seed: 7)
+                let flow = ConditionalFlow<Float>(configuration: config, rng: &rng)
+                perturb(flow.parameters, seed: 8, scale: 0.1)
+                let y: Matrix<Float> = rng.normalMatrix(rows: 64, cols: d)
+                let context: Matrix<Float> = rng.normalMatrix(rows: 64, cols: c)
+                flow.fitStandardization(features: y.map { $0 * 2 + 1 }, context: context)
+                let tape = Tape<Float>()
+                let z = flow.transform(tape.constant(y), context: tape.constant(context)).0.value
+                let back = flow.invert(z, context: context)
+                var worst: Float = 0
+                for i in 0..<y.count { worst = max(worst, abs(back.storage[i] - y.storage[i])) }
+                XCTAssertLessThan(worst, 1e-4, "\(config.kind) d=\(d) c=\(c) \(config.permutation) \(config.couplingMixing)")
+            }
+        }
+    }
+
+    func testSampleThenLogProbAgreesWithBaseDensity() {
+        // For samples y = f⁻¹(z): log q(y) = log N(z) + log|det ∂z/∂y|, and f(y) = z.
+        for config in configurations(features: 3, context: 2) {
+            var rng = RandomSource(seed: 11)
+            let flow = ConditionalFlow<Float>(configuration: config, rng: &rng)
+            perturb(flow.parameters, seed: 12, scale: 0.1)
+            let context: Matrix<Float> = rng.normalMatrix(rows: 4, cols: 2)
+            var sampleRng = RandomSource(seed: 5)
+            let y = flow.sample(25, context: context, rng: &sampleRng)
+            XCTAssertEqual(y.rows, 100)
+            // The same seed draws the same base points.
+            var zRng = RandomSource(seed: 5)
+            let z: Matrix<Float> = zRng.normalMatrix(rows: 100, cols: 3)
+            let repeated = Matrix<Float>(rows: 100, cols: 2) { i, j in context[i / 25, j] }
+            let tape = Tape<Float>()
+            let (zBack, _) = flow.transform(tape.constant(y), context: tape.constant(repeated))
+            for i in 0..<z.count { XCTAssertEqual(zBack.value.storage[i], z.storage[i], accuracy: 2e-4) }
+            // Same seed, same samples.
+            var again = RandomSource(seed: 5)
+            XCTAssertEqual(flow.sample(25, context: context, rng: &again), y)
+        }
+    }
+
+    func testLogDeterminantOfEachStepMatchesFiniteDifferenceJacobian() {
+        for config in configurations(features: 3, context: 2) + configurations(features: 1, context: 2) {
+            var rng = RandomSource(seed: 21)
+            let flow = ConditionalFlow<Double>(configuration: config, rng: &rng)
+            perturb(flow.parameters, seed: 22)
+            let d = config.featureCount
+            let context: Matrix<Double> = rng.normalMatrix(rows: 1, cols: 2)
+            for (s, step) in flow.steps.enumerated() {
+                for trial in 0..<3 {
+                    let x: Matrix<Double> = rng.normalMatrix(rows: 1, cols: d).map { $0 * 1.5 }
+                    let tape = Tape<Double>()
+                    let c = tape.constant(context)
+                    let (_, logDet) = step.forward(tape.constant(x), context: c)
+                    let analytic = logDet?.value.scalar ?? 0
+                    let numeric = finiteDifferenceLogAbsDeterminant(at: x) { point in
+                        let t = Tape<Double>()
+                        return step.forward(t.constant(point), context: t.constant(context)).0.value
+                    }
+                    XCTAssertEqual(analytic, numeric, accuracy: 1e-6, "\(config.kind) step \(s) trial \(trial)")
+                }
+            }
+            // The whole flow, z-scoring included.
+            flow.featureStandardization = Standardization(mean: Matrix(rows: 1, cols: d, repeating: 0.5),
+                                                          standardDeviation: Matrix(rows: 1, cols: d, repeating: 2))
+            let y: Matrix<Double> = rng.normalMatrix(rows: 1, cols: d)
+            let tape = Tape<Double>()
+            let analytic = flow.transform(tape.constant(y), context: tape.constant(context)).1.value.scalar
+            let numeric = finiteDifferenceLogAbsDeterminant(at: y) { point in
+                let t = Tape<Double>()
+                return flow.transform(t.constant(point), context: t.constant(context)).0.value
+            }
+            XCTAssertEqual(analytic, numeric, accuracy: 1e-6, "\(config.kind) whole flow")
+        }
+    }
+
+    func testWholeFlowLogProbGradientsMatchFiniteDifferences() {
+        for config in configurations(features: 2, context: 2) {
+            var rng = RandomSource(seed: 31)
+            let flow = ConditionalFlow<Double>(configuration: config, rng: &rng)
+            perturb(flow.parameters, seed: 32)
+            let y: Matrix<Double> = rng.normalMatrix(rows: 3, cols: 2)
+            let c: Matrix<Double> = rng.normalMatrix(rows: 3, cols: 2)
+            checkGradients([y, c], tolerance: 1e-5) { _, v in flow.logProb(v[0], context: v[1]) }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import ILINets
+import XCTest
+
+final class OperationGradientTests: XCTestCase {
+    func random(_ rows: Int, _ cols: Int, seed: UInt64, scale: Double = 1) -> Matrix<Double> {
+        var rng = RandomSource(seed: seed)
+        return rng.normalMatrix(rows: rows, cols: cols).map { $0 * scale }
+    }
+
+    func testGaussianMixtureLogDensityGradients() {
+        let (m, d, k) = (4, 3, 3)
+        checkGradients([random(m, d, seed: 1), random(m, k, seed: 2), random(m, k * d, seed: 3),
+                        random(m, k * d, seed: 4, scale: 0.3), random(m, k * d * (d - 1) / 2, seed: 5, scale: 0.5)]) { _, v in
+            gaussianMixtureLogDensity(v[0], logits: v[1], means: v[2], logDiagonal: v[3], offDiagonal: v[4])
+        }
+        // One dimension: no off-diagonal entries.
+        checkGradients([random(m, 1, seed: 6), random(m, k, seed: 7), random(m, k, seed: 8), random(m, k, seed: 9, scale: 0.3)]) { _, v in
+            gaussianMixtureLogDensity(v[0], logits: v[1], means: v[2], logDiagonal: v[3], offDiagonal: nil)
+        }
+    }
+
+    func testGaussianMixtureLogDensityMatchesDirectFormula() {
+        // One component, d = 2: a Gaussian with precision UᵀU.
+        let y = Matrix<Double>([[0.3, -1.2]])
+        let mu = Matrix<Double>([[0.1, 0.4]])
+        let a = Matrix<Double>([[0.2, -0.3]])
+        let u = Matrix<Double>([[0.7]])
+        let tape = Tape<Double>()
+        let got = gaussianMixtureLogDensity(tape.constant(y), logits: tape.constant(Matrix([[0.0]])), means: tape.constant(mu),
+                                            logDiagonal: tape.constant(a), offDiagonal: tape.constant(u)).value.scalar
+        let u00 = exp(0.2), u11 = exp(-0.3), u01 = 0.7
+        let r0 = 0.3 - 0.1, r1 = -1.2 - 0.4
+        let v0 = u00 * r0 + u01 * r1, v1 = u11 * r1
+        let expected = -log(2 * Double.pi) + log(u00 * u11) - (v0 * v0 + v1 * v1) / 2
+        XCTAssertEqual(got, expected, accuracy: 1e-12)
+    }
+
+    func testAutoregressiveMixtureGradients() {
+        let (m, d, k) = (3, 2, 4)
+        checkGradients([random(m, d, seed: 11), random(m, 3 * k * d, seed: 12, scale: 0.5)]) { _, v in
+            autoregressiveMixtureLogDensity(v[0], parameters: v[1], components: k)
+        }
+    }
+
+    func testAffineAutoregressiveStepGradients() {
+        checkGradients([random(5, 3, seed: 21), random(5, 6, seed: 22)]) { tape, v in
+            let (z, ld) = AffineAutoregressiveTransform<Double>.affine(v[0], v[1])
+            return tape.concatColumns([z, ld])
+        }
+    }
+
+    func testConv1DGradientsAndValues() {
+        let (m, channels, length, kernel, out) = (2, 2, 9, 3, 3)
+        for (stride, padding) in [(1, 0), (2, 1)] {
+            checkGradients([random(m, channels * length, seed: 31), random(out, channels * kernel, seed: 32),
+                            random(1, out, seed: 33)]) { _, v in
+                conv1d(v[0], weight: v[1], bias: v[2], inputChannels: channels, length: length,
+                       kernelSize: kernel, stride: stride, padding: padding)
+            }
+        }
+        // Against a direct sum.
+        let x = random(m, channels * length, seed: 34), w = random(out, channels * kernel, seed: 35), b = random(1, out, seed: 36)
+        let tape = Tape<Double>()
+        let y = conv1d(tape.constant(x), weight: tape.constant(w), bias: tape.constant(b), inputChannels: channels,
+                       length: length, kernelSize: kernel, stride: 2, padding: 1).value
+        let outLength = (length + 2 - kernel) / 2 + 1
+        XCTAssertEqual(y.cols, out * outLength)
+        for s in 0..<m {
+            for o in 0..<out {
+                for t in 0..<outLength {
+                    var expected = b.storage[o]
+                    for c in 0..<channels {
+                        for k in 0..<kernel {
+                            let p = t * 2 + k - 1
+                            if p >= 0 && p < length { expected += w[o, c * kernel + k] * x[s, c * length + p] }
+                        }
+                    }
+                    XCTAssertEqual(y[s, o * outLength + t], expected, accuracy: 1e-12)
+                }
+            }
+        }
+    }
+
+    func testPoolingGradients() {
+        checkGradients([random(3, 2 * 7, seed: 41)]) { _, v in pool1d(v[0], channels: 2, length: 7, size: 2, maximum: true) }
+        checkGradients([random(3, 2 * 7, seed: 42)]) { _, v in pool1d(v[0], channels: 2, length: 7, size: 3, maximum: false) }
+    }
+
+    func testStandardizationGradientAndInverse() {
+        var rng = RandomSource(seed: 51)
+        let data: Matrix<Double> = rng.normalMatrix(rows: 50, cols: 3).map { $0 * 4 + 2 }
+        let z = Standardization<Double>.fitted(to: data)
+        checkGradients([random(4, 3, seed: 52)]) { _, v in z.apply(v[0]) }
+        let back = z.invert(z.apply(data))
+        for i in 0..<data.count { XCTAssertEqual(back.storage[i], data.storage[i], accuracy: 1e-12) }
+    }
+}
