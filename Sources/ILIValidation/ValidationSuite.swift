@@ -39,7 +39,7 @@ public struct ValidationSuite: Sendable {
         var comparison: ReferenceComparison.Result?
         if let reference {
             guard let referenceObservation else {
-                throw ValidationError("reference samples were given without the observation they belong to; pass both")
+                throw ValidationSuiteError("reference samples were given without the observation they belong to; pass both")
             }
             comparison = try ReferenceComparison.run(posterior: posterior, observation: referenceObservation,
                                                      reference: reference, rng: &referenceRNG)
@@ -116,7 +116,7 @@ public struct ValidationReport: Sendable, Codable, Equatable {
         do {
             try encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw ValidationError("could not write \(path): \(error.localizedDescription); check that its directory exists and is writable")
+            throw ValidationSuiteError("could not write \(path): \(error.localizedDescription); check that its directory exists and is writable")
         }
     }
 
@@ -125,20 +125,20 @@ public struct ValidationReport: Sendable, Codable, Equatable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ValidationError("could not read \(path): \(error.localizedDescription)")
+            throw ValidationSuiteError("could not read \(path): \(error.localizedDescription)")
         }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         do {
             let report = try decoder.decode(ValidationReport.self, from: data)
             guard report.format == "ili-validation", report.formatVersion <= currentFormatVersion else {
-                throw ValidationError("\(path) is \(report.format) version \(report.formatVersion); this ili reads ili-validation up to version \(currentFormatVersion)")
+                throw ValidationSuiteError("\(path) is \(report.format) version \(report.formatVersion); this ili reads ili-validation up to version \(currentFormatVersion)")
             }
             return report
-        } catch let error as ValidationError {
+        } catch let error as ValidationSuiteError {
             throw error
         } catch {
-            throw ValidationError("\(path) is not a validation report: \(error)")
+            throw ValidationSuiteError("\(path) is not a validation report: \(error)")
         }
     }
 }

@@ -13,7 +13,7 @@ struct ILI: ParsableCommand {
             Start with `ili doctor` to check the libraries this binary linked.
             """,
         version: ILIVersion.current,
-        subcommands: [Doctor.self, RegistryCommand.self]
+        subcommands: [Doctor.self, RegistryCommand.self, PlotCommand.self]
     )
 }
 

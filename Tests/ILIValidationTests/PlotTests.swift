@@ -136,3 +136,25 @@ final class PlotTests: XCTestCase {
         }
     }
 }
+
+final class ValidationArtifactsTests: XCTestCase {
+    func testWritesReportAndEveryPlotIntoTheDirectory() throws {
+        let task = GaussianLinear(dimension: 2)
+        var rng = RandomSource(seed: 21)
+        let (theta, x) = task.simulations(60, rng: &rng)
+        let posterior = GaussianPosterior(task: task)
+        var report = try ValidationSuite(samplesPerPoint: 100, seed: 2).run(posterior: posterior, theta: theta, observations: x)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ili-artifacts-\(UUID().uuidString)/nested").path
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
+        let corner = try posterior.sample(500, observations: x.rows(at: [0]), rng: &rng)
+        let files = try ValidationArtifacts.write(&report, theta: theta, to: directory, parameterNames: ["a", "b"], cornerSamples: corner)
+        XCTAssertEqual(files.count, 6)
+        for file in files { XCTAssertTrue(FileManager.default.fileExists(atPath: file), file) }
+        let stored = try ValidationReport.read(from: directory + "/validation.json")
+        XCTAssertEqual(stored.plots, ["sbc_ranks.svg", "coverage.svg", "tarp.svg", "predictions.svg", "corner_test0.svg"])
+        for plot in stored.plots {
+            let document = try String(contentsOfFile: directory + "/" + plot, encoding: .utf8)
+            XCTAssertNotNil(SVGInspector.parse(document), plot)
+        }
+    }
+}

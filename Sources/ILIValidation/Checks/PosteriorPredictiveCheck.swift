@@ -30,10 +30,10 @@ public enum PosteriorPredictiveCheck {
     public static func run(posterior: any Posterior, observation: Matrix<Double>, simulator: any Simulator,
                            count: Int = 1000, rng: inout RandomSource) throws -> Result {
         guard observation.rows == 1 else {
-            throw ValidationError("a predictive check takes one observation (1×\(posterior.xDimension)), got \(observation.shapeDescription)")
+            throw ValidationSuiteError("a predictive check takes one observation (1×\(posterior.xDimension)), got \(observation.shapeDescription)")
         }
         guard simulator.xDimension == observation.cols, simulator.thetaDimension == posterior.thetaDimension else {
-            throw ValidationError("the simulator maps θ of width \(simulator.thetaDimension) to x of width \(simulator.xDimension); the posterior has θ of width \(posterior.thetaDimension) and the observation width \(observation.cols)")
+            throw ValidationSuiteError("the simulator maps θ of width \(simulator.thetaDimension) to x of width \(simulator.xDimension); the posterior has θ of width \(posterior.thetaDimension) and the observation width \(observation.cols)")
         }
         let theta = try posterior.sample(count, observations: observation, rng: &rng)
         let simulated = simulator.simulate(theta, rng: &rng)

@@ -19,13 +19,13 @@ public enum ReferenceComparison {
     public static func run(posterior: any Posterior, observation: Matrix<Double>, reference: Matrix<Double>,
                            rng: inout RandomSource) throws -> Result {
         guard observation.rows == 1 else {
-            throw ValidationError("a reference comparison takes one observation (1×\(posterior.xDimension)), got \(observation.shapeDescription)")
+            throw ValidationSuiteError("a reference comparison takes one observation (1×\(posterior.xDimension)), got \(observation.shapeDescription)")
         }
         guard reference.cols == posterior.thetaDimension else {
-            throw ValidationError("the reference samples have \(reference.cols) columns but the posterior has \(posterior.thetaDimension) parameters")
+            throw ValidationSuiteError("the reference samples have \(reference.cols) columns but the posterior has \(posterior.thetaDimension) parameters")
         }
         guard reference.rows >= 10 else {
-            throw ValidationError("C2ST needs at least 10 reference samples (1000 or more is usual), got \(reference.rows)")
+            throw ValidationSuiteError("C2ST needs at least 10 reference samples (1000 or more is usual), got \(reference.rows)")
         }
         let candidate = try posterior.sample(reference.rows, observations: observation, rng: &rng)
         let accuracy = C2ST.accuracy(reference: reference, candidate: candidate, seed: rng.next())

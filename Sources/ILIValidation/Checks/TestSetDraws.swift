@@ -47,16 +47,16 @@ public struct TestSetDraws: Sendable {
     public static func draw(from posterior: any Posterior, theta: Matrix<Double>, observations: Matrix<Double>,
                             samplesPerPoint: Int, rng: inout RandomSource, chunkSize: Int = 100) throws -> TestSetDraws {
         guard theta.rows == observations.rows, theta.rows > 0 else {
-            throw ValidationError("the test set has \(theta.rows) θ rows and \(observations.rows) x rows; give one x row per θ row (and at least one)")
+            throw ValidationSuiteError("the test set has \(theta.rows) θ rows and \(observations.rows) x rows; give one x row per θ row (and at least one)")
         }
         guard theta.cols == posterior.thetaDimension else {
-            throw ValidationError("the test θ has \(theta.cols) columns but the posterior has \(posterior.thetaDimension) parameters")
+            throw ValidationSuiteError("the test θ has \(theta.cols) columns but the posterior has \(posterior.thetaDimension) parameters")
         }
         guard observations.cols == posterior.xDimension else {
-            throw ValidationError("the test x has \(observations.cols) columns but the posterior takes x of width \(posterior.xDimension)")
+            throw ValidationSuiteError("the test x has \(observations.cols) columns but the posterior takes x of width \(posterior.xDimension)")
         }
         guard samplesPerPoint >= 2 else {
-            throw ValidationError("validation needs at least 2 posterior samples per test point (1000 is usual), got \(samplesPerPoint)")
+            throw ValidationSuiteError("validation needs at least 2 posterior samples per test point (1000 is usual), got \(samplesPerPoint)")
         }
         let n = theta.rows, d = theta.cols, l = samplesPerPoint
         var samples = [Double]()
@@ -70,7 +70,7 @@ public struct TestSetDraws: Sendable {
             let chunkX = observations.rows(at: indices)
             let chunkSamples = try posterior.sample(l, observations: chunkX, rng: &rng)
             guard chunkSamples.rows == indices.count * l, chunkSamples.cols == d else {
-                throw ValidationError("the posterior returned \(chunkSamples.shapeDescription) samples for \(indices.count) observations × \(l); expected \(indices.count * l)x\(d)")
+                throw ValidationSuiteError("the posterior returned \(chunkSamples.shapeDescription) samples for \(indices.count) observations × \(l); expected \(indices.count * l)x\(d)")
             }
             let repeatedX = chunkX.rows(at: (0..<(indices.count * l)).map { $0 / l })
             sampleLogProb += try posterior.logProb(chunkSamples, observations: repeatedX)

@@ -126,7 +126,7 @@ public struct SVGWriter: Sendable {
         do {
             try Data(document.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw ValidationError("could not write the plot \(path): \(error.localizedDescription); check that its directory exists and is writable")
+            throw ValidationSuiteError("could not write the plot \(path): \(error.localizedDescription); check that its directory exists and is writable")
         }
     }
 }

@@ -27,16 +27,16 @@ public struct TrainingCurve: Sendable, Equatable {
         do {
             object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw ValidationError("could not read \(path) as JSON: \(error.localizedDescription)")
+            throw ValidationSuiteError("could not read \(path) as JSON: \(error.localizedDescription)")
         }
         guard let members = (object as? [String: Any])?["members"] as? [[String: Any]] else {
-            throw ValidationError("\(path) has no \"members\" list; it should be the training.json of a posterior directory")
+            throw ValidationSuiteError("\(path) has no \"members\" list; it should be the training.json of a posterior directory")
         }
         return try members.enumerated().map { k, member in
             guard let summary = member["summary"] as? [String: Any],
                   let training = summary["trainingCurve"] as? [Double],
                   let validation = summary["validationCurve"] as? [Double] else {
-                throw ValidationError("\(path): member \(k) has no summary.trainingCurve and summary.validationCurve")
+                throw ValidationSuiteError("\(path): member \(k) has no summary.trainingCurve and summary.validationCurve")
             }
             let index = member["index"] as? Int ?? k
             return TrainingCurve(label: "member \(index)", training: training, validation: validation,
