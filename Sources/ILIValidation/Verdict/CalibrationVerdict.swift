@@ -117,7 +117,7 @@ public struct CalibrationVerdict: Sendable, Codable, Equatable {
         return CheckOutcome(
             name: "tarp", passed: passed, value: errors, threshold: t.tarpStandardErrors,
             direction: passed ? nil : (tarp.area < 0 ? .overConfident : .underConfident),
-            summary: String(format: "TARP area %+.4f ± %.4f (%.1f standard errors from 0, limit %.0f)",
+            summary: String(format: "TARP area %+.4f ± %.4f (%.1f standard errors from 0, limit %g)",
                             tarp.area, tarp.areaStandardError, errors, t.tarpStandardErrors))
     }
 
