@@ -247,6 +247,25 @@ struct RegistryContract {
         }
     }
 
+    func twoProcessesAppendingTheSameTasksLoseAndDuplicateNothing() throws {
+        try withRegistry(backend) { registry, scratch in
+            let (_, round) = try seedExperiment(registry)
+            // Both children send all 3,000 tasks, in opposite batch orders, at the same time.
+            let startAt = Date().timeIntervalSince1970 + 1.5
+            let children = try [false, true].map { try ChildAppender.start(url: scratch.url, round: round.id, reversed: $0, startAt: startAt) }
+            let inserted = try children.map(ChildAppender.finish)
+            XCTAssertEqual(inserted.reduce(0, +), 3_000, "\(inserted)")
+            let data = try registry.trainingData(experiment: "gauss", rounds: 0...0)
+            XCTAssertEqual(data.count, 3_000)
+            let expected = records(0..<3_000)
+            XCTAssertEqual(Set(stride(from: 0, to: data.theta.count, by: 3).map { data.theta[$0] }), Set(expected.map { $0.theta[0] }))
+            let writers = try registry.read("test") { c in
+                try c.query("SELECT count(DISTINCT worker_id) FROM simulations WHERE round_id = $1", [.integer(round.id)])[0].int(0)
+            }
+            XCTAssertEqual(writers, inserted.filter { $0 > 0 }.count)
+        }
+    }
+
     /// Writer A sends tasks 0..<2000 and writer B the same tasks in the other order, each
     /// pausing after its first 1,000 until the other has inserted its own first 1,000: on
     /// PostgreSQL both then wait for each other's rows, the server aborts one as a
