@@ -1,0 +1,164 @@
+import Foundation
+import RealModule
+
+/// What a ratio classifier is made of. Defaults are sbi's.
+public struct ClassifierConfiguration: Codable, Sendable, Equatable {
+    public enum Architecture: String, Codable, Sendable {
+        /// A residual network (blocks of two layers with a skip connection).
+        case residual
+        /// A plain multilayer perceptron.
+        case mlp
+    }
+    public var architecture: Architecture = .residual
+    /// Dimension of θ.
+    public var parameterCount: Int
+    /// Dimension of x (before any embedding).
+    public var dataCount: Int
+    public var hiddenFeatures: Int = 50
+    /// Residual blocks, or hidden layers of the perceptron.
+    public var blockCount: Int = 2
+    public var activation: Activation = .relu
+    public var zScoreParameters: Bool = true
+    public var zScoreData: Bool = true
+    public var structuredData: Bool = false
+    /// A network that compresses x first, trained jointly.
+    public var embedding: EmbeddingConfiguration?
+
+    public init(architecture: Architecture = .residual, parameterCount: Int, dataCount: Int) {
+        self.architecture = architecture
+        self.parameterCount = parameterCount
+        self.dataCount = dataCount
+    }
+
+    public func validate() throws {
+        guard parameterCount >= 1, dataCount >= 1 else {
+            throw ConfigurationError(message: "a classifier needs θ and x of at least one dimension each, got \(parameterCount) and \(dataCount)")
+        }
+        guard hiddenFeatures >= 1, blockCount >= 1 else {
+            throw ConfigurationError(message: "hiddenFeatures and blockCount must be positive")
+        }
+        if let embedding {
+            guard embedding.inputCount == dataCount else {
+                throw ConfigurationError(message: "the embedding takes \(embedding.inputCount) inputs but dataCount is \(dataCount); make them equal")
+            }
+            try embedding.validate()
+        }
+    }
+}
+
+/// A classifier of (θ, x) pairs whose logit estimates log p(x | θ) / p(x) once trained to
+/// tell joint pairs from shuffled ones (neural ratio estimation).
+///
+/// θ and x are z-scored by fixed layers fitted to the training data; x may pass through
+/// an embedding network; the concatenation goes through a residual network or MLP to one logit.
+///
+/// ```swift
+/// let classifier = RatioClassifier<Float>(configuration: .init(parameterCount: 2, dataCount: 5), rng: &rng)
+/// classifier.fitStandardization(parameters: thetas, data: xs)
+/// let logits = classifier.logit(tape.constant(thetas), tape.constant(xs))     // n × 1
+/// ```
+public final class RatioClassifier<Scalar: TensorScalar> {
+    public let configuration: ClassifierConfiguration
+    public var parameterStandardization: Standardization<Scalar>
+    public var dataStandardization: Standardization<Scalar>
+    public let embedding: EmbeddingNetwork<Scalar>?
+    public let residual: ResidualNetwork<Scalar>?
+    public let perceptron: MultilayerPerceptron<Scalar>?
+
+    public init(configuration: ClassifierConfiguration, rng: inout RandomSource) {
+        self.configuration = configuration
+        parameterStandardization = .identity(configuration.parameterCount)
+        dataStandardization = .identity(configuration.dataCount)
+        embedding = configuration.embedding.map { EmbeddingNetwork(configuration: $0, rng: &rng, name: "embedding") }
+        let inputs = configuration.parameterCount + (configuration.embedding?.outputCount ?? configuration.dataCount)
+        let h = configuration.hiddenFeatures
+        switch configuration.architecture {
+        case .residual:
+            residual = ResidualNetwork(inputs: inputs, context: 0, hidden: h, outputs: 1, blocks: configuration.blockCount,
+                                       activation: configuration.activation, rng: &rng, name: "classifier")
+            perceptron = nil
+        case .mlp:
+            residual = nil
+            perceptron = MultilayerPerceptron(widths: [inputs] + Array(repeating: h, count: configuration.blockCount) + [1],
+                                              activation: configuration.activation, rng: &rng, name: "classifier")
+        }
+    }
+
+    public var parameters: [Parameter<Scalar>] {
+        (embedding?.parameters ?? []) + (residual?.parameters ?? []) + (perceptron?.parameters ?? [])
+    }
+
+    /// Sets the z-scoring layers from training data (as the configuration asks).
+    public func fitStandardization(parameters theta: Matrix<Scalar>, data x: Matrix<Scalar>) {
+        if configuration.zScoreParameters { parameterStandardization = .fitted(to: theta) }
+        if configuration.zScoreData { dataStandardization = .fitted(to: x, structured: configuration.structuredData) }
+    }
+
+    /// The logit of each (θ, x) row pair (m×1).
+    @inlinable
+    @_specialize(where Scalar == Float)
+    public func logit(_ theta: Variable<Scalar>, _ x: Variable<Scalar>) -> Variable<Scalar> {
+        precondition(theta.cols == configuration.parameterCount && x.cols == configuration.dataCount && theta.rows == x.rows,
+                     "θ \(theta.shapeDescription) and x \(x.shapeDescription) for a classifier of \(configuration.parameterCount) parameters and \(configuration.dataCount) data values")
+        var features = dataStandardization.apply(x)
+        if let embedding { features = embedding(features) }
+        let input = theta.tape.concatColumns([parameterStandardization.apply(theta), features])
+        if let residual { return residual(input, context: nil) }
+        return perceptron!(input)
+    }
+
+    /// The logits as plain numbers, after checking shapes.
+    public func logits(parameters theta: Matrix<Scalar>, data x: Matrix<Scalar>) throws -> [Scalar] {
+        guard theta.cols == configuration.parameterCount, x.cols == configuration.dataCount, theta.rows == x.rows else {
+            throw ShapeError(message: "θ is \(theta.shapeDescription) and x \(x.shapeDescription); the classifier needs n×\(configuration.parameterCount) and n×\(configuration.dataCount) with the same n")
+        }
+        let tape = Tape<Scalar>()
+        return logit(tape.constant(theta), tape.constant(x)).value.storage
+    }
+
+    /// Writes `model.safetensors` and `config.json` into `directory`.
+    public func save(to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = try encoder.encode(configuration)
+        var tensors: [String: Matrix<Scalar>] = [:]
+        for p in parameters { tensors[p.name] = p.value }
+        tensors["standardization.parameters.mean"] = parameterStandardization.mean
+        tensors["standardization.parameters.std"] = parameterStandardization.standardDeviation
+        tensors["standardization.data.mean"] = dataStandardization.mean
+        tensors["standardization.data.std"] = dataStandardization.standardDeviation
+        var file = SafeTensors<Scalar>(tensors: tensors)
+        file.metadata[ModelFiles.configurationKey] = String(decoding: json, as: UTF8.self)
+        try file.write(to: directory + "/" + ModelFiles.weights)
+        try json.write(to: URL(fileURLWithPath: directory + "/" + ModelFiles.configuration))
+    }
+
+    /// Loads what `save(to:)` wrote.
+    public static func load(from directory: String) throws -> RatioClassifier {
+        let path = directory + "/" + ModelFiles.weights
+        let file = try SafeTensors<Scalar>.read(from: path)
+        guard let json = FileManager.default.contents(atPath: directory + "/" + ModelFiles.configuration)
+                ?? file.metadata[ModelFiles.configurationKey].map({ Data($0.utf8) }) else {
+            throw ModelFileError(message: "\(directory): no classifier configuration found")
+        }
+        let configuration = try JSONDecoder().decode(ClassifierConfiguration.self, from: json)
+        try configuration.validate()
+        var rng = RandomSource(seed: 0)
+        let model = RatioClassifier(configuration: configuration, rng: &rng)
+        func take(_ name: String, _ rows: Int, _ cols: Int) throws -> Matrix<Scalar> {
+            let m = try file.tensor(name, source: path)
+            guard m.rows == rows && m.cols == cols else {
+                throw ModelFileError(message: "\(path): tensor '\(name)' is \(m.shapeDescription) but the configuration needs \(rows)x\(cols)")
+            }
+            return m
+        }
+        for p in model.parameters { p.value = try take(p.name, p.value.rows, p.value.cols) }
+        let (t, x) = (configuration.parameterCount, configuration.dataCount)
+        model.parameterStandardization = Standardization(mean: try take("standardization.parameters.mean", 1, t),
+                                                         standardDeviation: try take("standardization.parameters.std", 1, t))
+        model.dataStandardization = Standardization(mean: try take("standardization.data.mean", 1, x),
+                                                    standardDeviation: try take("standardization.data.std", 1, x))
+        return model
+    }
+}
