@@ -39,7 +39,7 @@ public enum ValidationArtifacts {
                 parameterNames: names)),
         ]
         if let cornerSamples {
-            let plot = CornerPlot(series: [.init(label: "posterior at test point 0", samples: cornerSamples)],
+            let plot = CornerPlot(series: [.init(label: "posterior", samples: cornerSamples)],
                                   truth: theta.row(0), parameterNames: names, title: "Posterior at test point 0")
             plots.append((plotFiles.corner, plot.render()))
         }

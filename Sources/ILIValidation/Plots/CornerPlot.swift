@@ -24,7 +24,9 @@ public struct CornerPlot: Sendable {
     public var truth: [Double]?
     public var parameterNames: [String]
     public var histogramBins = 30
-    public var contourBins = 40
+    /// Bins per axis of the 2-D histograms; nil picks about 0.6·√n (20 to 50), so that a few
+    /// thousand samples still give smooth contours.
+    public var contourBins: Int?
     /// The probability masses the contours enclose.
     public var contourMasses: [Double] = [0.68, 0.95]
     public var panelSize = 150.0
@@ -91,9 +93,10 @@ public struct CornerPlot: Sendable {
         let entries = series.enumerated().map { (k, s) in (label: s.label, style: Palette.series(k).stroke(width: 2)) }
             + (truth == nil ? [] : [(label: "truth", style: "stroke:\(Palette.reference);stroke-width:1.5")])
         if d >= 2 {
+            // Anchored on the left of the top-right panel so that long names grow into empty space.
             let (x, y) = origin(0, d - 1)
             PlotFrame(x: x, y: y, width: panelSize, height: panelSize, xRange: (0, 1), yRange: (0, 1))
-                .drawLegend(into: &svg, entries: entries, right: true)
+                .drawLegend(into: &svg, entries: entries)
         } else if series.count > 1 || truth != nil {
             let (x, y) = origin(0, 0)
             PlotFrame(x: x, y: y, width: panelSize, height: panelSize, xRange: (0, 1), yRange: (0, 1))
@@ -147,7 +150,9 @@ public struct CornerPlot: Sendable {
         for (k, s) in series.enumerated() {
             let grid = DensityGrid(x: (0..<s.samples.rows).map { s.samples[$0, j] },
                                    y: (0..<s.samples.rows).map { s.samples[$0, i] },
-                                   xRange: xRange, yRange: yRange, bins: contourBins)
+                                   xRange: xRange, yRange: yRange,
+                                   bins: contourBins ?? Swift.min(50, Swift.max(20, Int(0.6 * Double(s.samples.rows).squareRoot()))),
+                                   smoothing: 1.3)
             let levels = grid.levels(enclosing: contourMasses)
             let style = Palette.series(k)
             for (mass, level) in zip(contourMasses, levels) where level.isFinite && level > 0 {
