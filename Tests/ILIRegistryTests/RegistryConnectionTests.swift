@@ -56,6 +56,32 @@ final class RegistryConnectionTests: XCTestCase {
         }
     }
 
+    func testAReadOnlyUserCanReadAnUpToDateRegistry() throws {
+        try Backend.requirePostgres()
+        try withRegistry(.postgres) { registry, scratch in
+            _ = try seedExperiment(registry)
+            let role = "ili_ro_\(UUID().uuidString.prefix(8).lowercased())"
+            // The role name is ours (hex digits): GRANT and CREATE ROLE take no bind parameters.
+            let owner = try PostgresConnection(url: scratch.url, redactedURL: "")
+            defer { owner.close() }
+            try owner.run("CREATE ROLE \(role) LOGIN")
+            defer {
+                _ = try? owner.run("DROP OWNED BY \(role)")
+                _ = try? owner.run("DROP ROLE \(role)")
+            }
+            try owner.run("GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(role)")
+            let readOnlyURL = scratch.url.replacingOccurrences(of: #"://[^@/]*@"#, with: "://\(role)@", options: .regularExpression)
+            let reader = try Registry(url: readOnlyURL)
+            defer { reader.close() }
+            XCTAssertEqual(try reader.experiments().map(\.name), ["gauss"])
+            XCTAssertEqual(try reader.trainingData(experiment: "gauss", rounds: 0...0).count, 0)
+            let refused = expectRegistryError(.database) {
+                _ = try reader.createExperiment(ExperimentSpec(name: "x", prior: "{}", thetaDimension: 1, xShape: [1]))
+            }
+            XCTAssertTrue(refused?.message.contains("permission denied") == true, "\(String(describing: refused))")
+        }
+    }
+
     private func terminate(_ pid: Int64, adminURL: String) throws {
         let admin = try PostgresConnection(url: adminURL, redactedURL: "")
         defer { admin.close() }
