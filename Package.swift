@@ -88,6 +88,6 @@ let package = Package(
         .testTarget(name: "ILIInferenceTests", dependencies: ["ILIInference", "ILIValidation"]),
         .testTarget(name: "ILIValidationTests", dependencies: ["ILIValidation"]),
         .testTarget(name: "ILIRegistryTests", dependencies: ["ILIRegistry"]),
-        .testTarget(name: "IliCommandTests", dependencies: ["ili"]),
+        .testTarget(name: "IliCommandTests", dependencies: ["ili", "ILIRegistry"]),
     ]
 )
