@@ -29,6 +29,20 @@ enum FloatArrayCoding {
         return true
     }
 
+    /// Appends raw little-endian float32 bytes (a whole number of floats) to `out`.
+    static func decode(_ bytes: UnsafeRawBufferPointer, appendingTo out: inout [Float]) {
+        let n = bytes.count / 4
+        guard n > 0, let base = bytes.baseAddress else { return }
+        #if _endian(little)
+        // Column bytes carry no alignment guarantee, so copy rather than rebind.
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: n))
+        out.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[(4 * start)...]).copyMemory(from: UnsafeRawBufferPointer(start: base, count: 4 * n)) }
+        #else
+        for i in 0..<n { out.append(Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))) }
+        #endif
+    }
+
     static func decode(_ bytes: [UInt8]) -> [Float]? {
         var out = [Float]()
         out.reserveCapacity(bytes.count / 4)

@@ -42,6 +42,41 @@ final class PostgresConnection: SQLConnection {
     }
 
     func execute(_ sql: String, _ binds: [SQLValue]) throws -> SQLResult {
+        let result = try run(sql, binds)
+        defer { PQclear(result) }
+        var out = SQLResult()
+        out.affectedRows = Int(String(cString: PQcmdTuples(result))) ?? 0
+        let rows = Int(PQntuples(result)), columns = Int(PQnfields(result))
+        guard rows > 0 else { return out }
+        let types = (0..<columns).map { PQftype(result, Int32($0)) }
+        out.rows.reserveCapacity(rows)
+        for r in 0..<rows {
+            var values = [SQLValue]()
+            values.reserveCapacity(columns)
+            for c in 0..<columns {
+                if PQgetisnull(result, Int32(r), Int32(c)) != 0 {
+                    values.append(.null)
+                    continue
+                }
+                let length = Int(PQgetlength(result, Int32(r), Int32(c)))
+                let raw = UnsafeRawBufferPointer(start: PQgetvalue(result, Int32(r), Int32(c)), count: length)
+                values.append(try Self.decode(raw, type: types[c]))
+            }
+            out.rows.append(SQLRow(values: values))
+        }
+        return out
+    }
+
+    func forEachRawRow(_ sql: String, _ binds: [SQLValue], _ body: (RawRow) throws -> Void) throws {
+        let result = try run(sql, binds)
+        defer { PQclear(result) }
+        for r in 0..<PQntuples(result) {
+            try body(PostgresRawRow(result: result, row: r))
+        }
+    }
+
+    /// Sends one statement with its parameters; the caller owns (and PQclears) the result.
+    private func run(_ sql: String, _ binds: [SQLValue]) throws -> OpaquePointer {
         guard let conn else { throw SQLFailure(kind: .connectionLost, message: "the connection was closed") }
         let n = binds.count
         var lengths = [Int32](repeating: 0, count: n)
@@ -81,32 +116,13 @@ final class PostgresConnection: SQLConnection {
             }
             return PQexecParams(conn, sql, Int32(n), nil, pointers, lengths, formats, 1)
         }
-        defer { PQclear(result) }
         let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK, let result else {
-            throw failure(result)
+            let error = failure(result)
+            PQclear(result)
+            throw error
         }
-        var out = SQLResult()
-        out.affectedRows = Int(String(cString: PQcmdTuples(result))) ?? 0
-        let rows = Int(PQntuples(result)), columns = Int(PQnfields(result))
-        guard rows > 0 else { return out }
-        let types = (0..<columns).map { PQftype(result, Int32($0)) }
-        out.rows.reserveCapacity(rows)
-        for r in 0..<rows {
-            var values = [SQLValue]()
-            values.reserveCapacity(columns)
-            for c in 0..<columns {
-                if PQgetisnull(result, Int32(r), Int32(c)) != 0 {
-                    values.append(.null)
-                    continue
-                }
-                let length = Int(PQgetlength(result, Int32(r), Int32(c)))
-                let raw = UnsafeRawBufferPointer(start: PQgetvalue(result, Int32(r), Int32(c)), count: length)
-                values.append(try Self.decode(raw, type: types[c]))
-            }
-            out.rows.append(SQLRow(values: values))
-        }
-        return out
+        return result
     }
 
     func executeScript(_ sql: String) throws {
@@ -165,5 +181,23 @@ final class PostgresConnection: SQLConnection {
         default:
             throw SQLFailure(kind: .other, message: "the registry cannot read PostgreSQL type OID \(type) in binary form; cast the column in the query")
         }
+    }
+}
+
+private struct PostgresRawRow: RawRow {
+    let result: OpaquePointer
+    let row: Int32
+
+    func bytes(_ column: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: PQgetvalue(result, row, Int32(column)), count: Int(PQgetlength(result, row, Int32(column))))
+    }
+
+    func int64(_ column: Int) -> Int64 {
+        let raw = bytes(column)
+        var value: Int64 = 0
+        for byte in raw { value = value << 8 | Int64(byte) }
+        // Binary int4/int2 are shorter; sign-extend them.
+        let bits = raw.count * 8
+        return bits < 64 && bits > 0 ? (value << (64 - bits)) >> (64 - bits) : value
     }
 }

@@ -200,27 +200,45 @@ extension Registry {
     }
 
     /// The valid pairs of rounds `rounds` of `experiment`, in round then arrival order.
-    /// The query walks the simulations index of just those rounds, so other rounds' and
-    /// other experiments' rows are never read.
+    ///
+    /// Each round is read through the simulations index `(round_id, id)` in pages, so
+    /// other rounds' and other experiments' rows are never touched and the database
+    /// client holds one page at a time; the pages share one snapshot (one read-only
+    /// transaction), so rows appended meanwhile are not half-included.
     public func trainingData(experiment: String, rounds: ClosedRange<Int>) throws -> TrainingData {
+        try trainingData(experiment: experiment, rounds: rounds, pageSize: 50_000)
+    }
+
+    func trainingData(experiment: String, rounds: ClosedRange<Int>, pageSize: Int) throws -> TrainingData {
         try read("reading the training data of \(experiment) rounds \(rounds.lowerBound)…\(rounds.upperBound)") { c in
             let exp = try self.experiment(named: experiment, c)
-            let rows = try c.query("""
-                SELECT s.theta, s.x FROM rounds r JOIN simulations s ON s.round_id = r.id
-                WHERE r.experiment_id = $1 AND r.round_index BETWEEN $2 AND $3 AND s.valid
-                ORDER BY r.round_index, s.id
-                """, [.integer(exp.id), .int(rounds.lowerBound), .int(rounds.upperBound)])
+            let roundIds = try c.query("""
+                SELECT id FROM rounds WHERE experiment_id = $1 AND round_index BETWEEN $2 AND $3 ORDER BY round_index
+                """, [.integer(exp.id), .int(rounds.lowerBound), .int(rounds.upperBound)]).map { try $0.int64(0) }
+            let thetaBytes = 4 * exp.thetaDimension, xBytes = 4 * exp.xCount
             var theta = [Float](), x = [Float]()
-            theta.reserveCapacity(rows.count * exp.thetaDimension)
-            x.reserveCapacity(rows.count * exp.xCount)
-            for row in rows {
-                let t = try row.blob(0), v = try row.blob(1)
-                guard t.count == 4 * exp.thetaDimension, v.count == 4 * exp.xCount,
-                      FloatArrayCoding.decode(t, appendingTo: &theta), FloatArrayCoding.decode(v, appendingTo: &x) else {
-                    throw RegistryError(.schema, "experiment \(experiment): a stored simulation has θ or x of the wrong size; the registry was written by something other than ili")
+            var count = 0
+            for round in roundIds {
+                var after: Int64 = 0
+                var pageRows = pageSize
+                while pageRows == pageSize {
+                    pageRows = 0
+                    try c.forEachRawRow("""
+                        SELECT id, theta, x FROM simulations WHERE round_id = $1 AND valid AND id > $2 ORDER BY id LIMIT $3
+                        """, [.integer(round), .integer(after), .int(pageSize)]) { row in
+                        let t = row.bytes(1), v = row.bytes(2)
+                        guard t.count == thetaBytes, v.count == xBytes else {
+                            throw RegistryError(.schema, "experiment \(experiment): simulation \(row.int64(0)) has θ or x of the wrong size; the registry was written by something other than ili")
+                        }
+                        FloatArrayCoding.decode(t, appendingTo: &theta)
+                        FloatArrayCoding.decode(v, appendingTo: &x)
+                        after = row.int64(0)
+                        pageRows += 1
+                    }
+                    count += pageRows
                 }
             }
-            return TrainingData(rounds: rounds, thetaDimension: exp.thetaDimension, xShape: exp.xShape, count: rows.count, theta: theta, x: x)
+            return TrainingData(rounds: rounds, thetaDimension: exp.thetaDimension, xShape: exp.xShape, count: count, theta: theta, x: x)
         }
     }
 }

@@ -7,6 +7,11 @@ protocol SQLConnection: AnyObject {
     /// Runs one statement with `$1, $2, …` placeholders bound to `binds` in order.
     func execute(_ sql: String, _ binds: [SQLValue]) throws -> SQLResult
 
+    /// Runs a query and hands `body` each row's raw column bytes, valid only during the
+    /// call: bulk reads decode θ and x straight into their output arrays instead of
+    /// building a `SQLValue` per cell.
+    func forEachRawRow(_ sql: String, _ binds: [SQLValue], _ body: (RawRow) throws -> Void) throws
+
     /// Runs a parameterless script of several statements (migrations only).
     func executeScript(_ sql: String) throws
 
@@ -30,6 +35,12 @@ extension SQLConnection {
     }
 }
 
+/// One result row as bytes: bytea/BLOB columns as stored, integer columns decoded.
+protocol RawRow {
+    func bytes(_ column: Int) -> UnsafeRawBufferPointer
+    func int64(_ column: Int) -> Int64
+}
+
 /// The few places where PostgreSQL and SQLite SQL differ, so that the registry's
 /// statements are otherwise written once.
 struct SQLDialect: Sendable {
@@ -43,7 +54,10 @@ struct SQLDialect: Sendable {
     /// IMMEDIATE) so that two writers queue on the busy timeout instead of one failing
     /// when it upgrades a read lock.
     var beginWrite: String { kind == .postgres ? "BEGIN" : "BEGIN IMMEDIATE" }
-    var beginRead: String { kind == .postgres ? "BEGIN READ ONLY" : "BEGIN DEFERRED" }
+    /// Starts a read-only transaction that sees one snapshot throughout, so a read made of
+    /// several statements (a paged training read) is consistent. SQLite's WAL readers
+    /// keep the snapshot of their first read.
+    var beginRead: String { kind == .postgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN DEFERRED" }
 
     /// The current time in the column representation (timestamptz / REAL seconds).
     var now: String { kind == .postgres ? "now()" : "((julianday('now') - 2440587.5) * 86400.0)" }

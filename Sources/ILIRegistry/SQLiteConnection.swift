@@ -49,30 +49,10 @@ final class SQLiteConnection: SQLConnection {
 
     func execute(_ sql: String, _ binds: [SQLValue]) throws -> SQLResult {
         guard let db else { throw SQLFailure(kind: .connectionLost, message: "the database was closed") }
-        let statement = try prepared(sql)
+        let statement = try bound(sql, binds)
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
-        }
-        for (offset, bind) in binds.enumerated() {
-            let i = Int32(offset + 1)
-            let rc: Int32
-            switch bind {
-            case .null: rc = sqlite3_bind_null(statement, i)
-            case .integer(let v): rc = sqlite3_bind_int64(statement, i, v)
-            case .real(let v): rc = sqlite3_bind_double(statement, i, v)
-            case .bool(let b): rc = sqlite3_bind_int64(statement, i, b ? 1 : 0)
-            case .text(let s): rc = sqlite3_bind_text(statement, i, s, -1, Self.transient)
-            case .blob(let bytes):
-                if bytes.isEmpty {
-                    rc = sqlite3_bind_zeroblob(statement, i, 0)
-                } else {
-                    rc = bytes.withUnsafeBytes { sqlite3_bind_blob(statement, i, $0.baseAddress, Int32($0.count), Self.transient) }
-                }
-            case .postgresArray:
-                throw SQLFailure(kind: .other, message: "SQLite has no array parameters; the registry sent a PostgreSQL-only statement")
-            }
-            guard rc == SQLITE_OK else { throw failure(rc) }
         }
         var out = SQLResult()
         let columns = Int(sqlite3_column_count(statement))
@@ -101,6 +81,51 @@ final class SQLiteConnection: SQLConnection {
         }
         if sqlite3_stmt_readonly(statement) == 0 { out.affectedRows = Int(sqlite3_changes(db)) }
         return out
+    }
+
+    func forEachRawRow(_ sql: String, _ binds: [SQLValue], _ body: (RawRow) throws -> Void) throws {
+        let statement = try bound(sql, binds)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { throw failure(rc) }
+            try body(SQLiteRawRow(statement: statement))
+        }
+    }
+
+    /// The cached statement for `sql` with `binds` bound, ready to step.
+    private func bound(_ sql: String, _ binds: [SQLValue]) throws -> OpaquePointer {
+        guard db != nil else { throw SQLFailure(kind: .connectionLost, message: "the database was closed") }
+        let statement = try prepared(sql)
+        for (offset, bind) in binds.enumerated() {
+            let i = Int32(offset + 1)
+            let rc: Int32
+            switch bind {
+            case .null: rc = sqlite3_bind_null(statement, i)
+            case .integer(let v): rc = sqlite3_bind_int64(statement, i, v)
+            case .real(let v): rc = sqlite3_bind_double(statement, i, v)
+            case .bool(let b): rc = sqlite3_bind_int64(statement, i, b ? 1 : 0)
+            case .text(let s): rc = sqlite3_bind_text(statement, i, s, -1, Self.transient)
+            case .blob(let bytes):
+                if bytes.isEmpty {
+                    rc = sqlite3_bind_zeroblob(statement, i, 0)
+                } else {
+                    rc = bytes.withUnsafeBytes { sqlite3_bind_blob(statement, i, $0.baseAddress, Int32($0.count), Self.transient) }
+                }
+            case .postgresArray:
+                sqlite3_clear_bindings(statement)
+                throw SQLFailure(kind: .other, message: "SQLite has no array parameters; the registry sent a PostgreSQL-only statement")
+            }
+            guard rc == SQLITE_OK else {
+                sqlite3_clear_bindings(statement)
+                throw failure(rc)
+            }
+        }
+        return statement
     }
 
     func executeScript(_ sql: String) throws {
@@ -146,4 +171,15 @@ final class SQLiteConnection: SQLConnection {
         }
         return SQLFailure(kind: kind, message: message)
     }
+}
+
+private struct SQLiteRawRow: RawRow {
+    let statement: OpaquePointer
+
+    func bytes(_ column: Int) -> UnsafeRawBufferPointer {
+        let count = Int(sqlite3_column_bytes(statement, Int32(column)))
+        return UnsafeRawBufferPointer(start: sqlite3_column_blob(statement, Int32(column)), count: count)
+    }
+
+    func int64(_ column: Int) -> Int64 { sqlite3_column_int64(statement, Int32(column)) }
 }

@@ -139,6 +139,13 @@ struct RegistryContract {
             XCTAssertTrue(data.theta == expected.flatMap(\.theta))
             XCTAssertTrue(data.x == expected.flatMap(\.x))
             XCTAssertTrue(try registry.trainingData(experiment: "gauss", rounds: 2...2).count == 12)
+            // Paged reads (pages of 3 against rounds of 5, 3 and 12 valid rows) give the same pairs.
+            let whole = try registry.trainingData(experiment: "gauss", rounds: 0...2)
+            let paged = try registry.trainingData(experiment: "gauss", rounds: 0...2, pageSize: 3)
+            XCTAssertEqual(paged.count, 20)
+            XCTAssertEqual(paged.theta, whole.theta)
+            XCTAssertEqual(paged.x, whole.x)
+            XCTAssertEqual(whole.theta, records(0..<20).flatMap(\.theta))
             XCTAssertTrue(try registry.trainingData(experiment: "other", rounds: 0...5).count == 4)
             let counts = try registry.round(id: r1.id)
             XCTAssertTrue(counts.validSimulations == 3 && counts.invalidSimulations == 1)
