@@ -52,7 +52,11 @@ extension Registry {
     }
 
     static func worker(_ row: SQLRow) throws -> Worker {
-        Worker(id: try row.text(0), kind: WorkerKind(rawValue: try row.text(1)) ?? .simulator, host: try row.text(2),
+        let kindText = try row.text(1)
+        guard let kind = WorkerKind(rawValue: kindText) else {
+            throw RegistryError(.schema, "worker \(try row.text(0)) has an unknown kind `\(kindText)`")
+        }
+        return Worker(id: try row.text(0), kind: kind, host: try row.text(2),
                startedAt: Date(epochSeconds: try row.double(3)), lastHeartbeat: Date(epochSeconds: try row.double(4)))
     }
 }
