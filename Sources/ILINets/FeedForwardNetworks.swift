@@ -25,8 +25,7 @@ public final class MultilayerPerceptron<Scalar: TensorScalar> {
     public func callAsFunction(_ x: Variable<Scalar>) -> Variable<Scalar> {
         var h = x
         for (k, layer) in layers.enumerated() {
-            h = layer(h)
-            if k < layers.count - 1 { h = activation.apply(h) }
+            h = layer(h, activation: k < layers.count - 1 ? activation : .identity)
         }
         return h
     }
@@ -82,8 +81,8 @@ public final class ResidualNetwork<Scalar: TensorScalar> {
             h = initial(x)
         }
         for block in blocks {
-            var t = block.first(activation.apply(h))
-            t = block.second(activation.apply(t))
+            var t = block.first(activation.apply(h), activation: activation)
+            t = block.second(t)
             if let gate = block.gate, let context {
                 t = t * gate(context).sigmoid()
             }

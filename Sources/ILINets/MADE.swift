@@ -70,13 +70,19 @@ public final class MADE<Scalar: TensorScalar> {
     public func callAsFunction(_ y: Variable<Scalar>, context: Variable<Scalar>?) -> Variable<Scalar> {
         let tape = y.tape
         let first = maskedLayers[0]
-        var h = y.maskedLinear(tape.read(first.weight), mask: first.mask, bias: tape.read(first.bias))
-        if let contextLayer, let context { h = h + activation.apply(contextLayer(context)) }
-        h = activation.apply(h)
+        var h: Variable<Scalar>
+        if let contextLayer, let context {
+            let pre = denseLayer(y, weight: tape.read(first.weight), bias: tape.read(first.bias), mask: first.mask,
+                                 activation: .identity)
+            h = activation.apply(pre + contextLayer(context, activation: activation))
+        } else {
+            h = denseLayer(y, weight: tape.read(first.weight), bias: tape.read(first.bias), mask: first.mask,
+                           activation: activation)
+        }
         for k in 1..<maskedLayers.count {
             let layer = maskedLayers[k]
-            h = h.maskedLinear(tape.read(layer.weight), mask: layer.mask, bias: tape.read(layer.bias))
-            if k < maskedLayers.count - 1 { h = activation.apply(h) }
+            h = denseLayer(h, weight: tape.read(layer.weight), bias: tape.read(layer.bias), mask: layer.mask,
+                           activation: k < maskedLayers.count - 1 ? activation : .identity)
         }
         return h
     }

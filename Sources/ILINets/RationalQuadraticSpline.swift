@@ -101,32 +101,96 @@ public struct RationalQuadraticSpline<Scalar: TensorScalar>: Sendable {
     /// The spline of every transformed feature applied to `x` (m×d), and the sum of the
     /// log-derivatives of each row (m×1). Both are tape nodes whose backward passes reach
     /// x and the parameters (m × d·(3K−1)).
+    ///
+    /// The forward pass keeps what the backward pass needs (bin probabilities, the bin and
+    /// the local partial derivatives of each element), so nothing is recomputed, and it
+    /// evaluates the softplus of only the two knot derivatives each element uses.
     @inlinable
     public func forward(_ x: Variable<Scalar>, parameters: Variable<Scalar>) -> (output: Variable<Scalar>, logAbsDet: Variable<Scalar>) {
         let xv = x.value, pv = parameters.value
         let (m, d) = (xv.rows, xv.cols)
         let per = parametersPerFeature
+        let kCount = binCount
         precondition(pv.rows == m && pv.cols == d * per,
                      "spline parameters \(pv.shapeDescription) for a \(xv.shapeDescription) input: need \(m)x\(d * per)")
-        var knots = Knots(count: binCount)
+        let elements = m * d
+        let saved = SplineForwardState<Scalar>(elements: elements, bins: kCount)
         var logDet = Matrix<Scalar>(rows: m, cols: 1, repeating: 0)
+        let spread = 1 - minimumBinSize * Scalar(kCount)
+        let b = tailBound
+        var scratch = [Scalar](repeating: 0, count: kCount)
         let y = Matrix<Scalar>(rows: m, cols: d) { out in
             pv.storage.withUnsafeBufferPointer { p in
+            saved.probabilities.withUnsafeMutableBufferPointer { probabilities in
+            saved.partials.withUnsafeMutableBufferPointer { partials in
+            scratch.withUnsafeMutableBufferPointer { e in
+                // Softmax of the K logits at `start` into probabilities[dst...], via the buffer exp kernel.
+                func softmax(_ start: Int, _ dst: Int) {
+                    var top = -Scalar.infinity
+                    for j in 0..<kCount { top = Swift.max(top, logitScale * p[start + j]) }
+                    for j in 0..<kCount { e[j] = logitScale * p[start + j] - top }
+                    Scalar.exp(UnsafeBufferPointer(e), into: e)
+                    var total: Scalar = 0
+                    for j in 0..<kCount { total += e[j] }
+                    let inverse = 1 / total
+                    for j in 0..<kCount { probabilities[dst + j] = e[j] * inverse }
+                }
+                // Knot position j (0 < j < K) from the probabilities at `src`.
                 for r in 0..<m {
                     var ld: Scalar = 0
                     for i in 0..<d {
-                        let v = xv.storage[r * d + i]
-                        if v < -tailBound || v > tailBound {
-                            out[r * d + i] = v
+                        let element = r * d + i
+                        let v = xv.storage[element]
+                        if v < -b || v > b {
+                            out[element] = v
+                            saved.bins[element] = -1
                             continue
                         }
-                        makeKnots(p, offset: (r * d + i) * per, into: &knots)
-                        let local = evaluate(v, knots)
-                        out[r * d + i] = local.value
+                        let base = element * per
+                        let wp = element * 2 * kCount, hp = wp + kCount
+                        softmax(base, wp)
+                        softmax(base + kCount, hp)
+                        // Walk the x-knots to the bin, accumulating its left knot.
+                        var k = 0
+                        var left: Scalar = 0   // Σ_{l<k} (minimum + spread·p_l)
+                        var width = minimumBinSize + spread * probabilities[wp]
+                        while k < kCount - 1 && v >= 2 * b * (left + width) - b {
+                            left += width
+                            k += 1
+                            width = minimumBinSize + spread * probabilities[wp + k]
+                        }
+                        let xk = 2 * b * left - b
+                        let xk1 = k == kCount - 1 ? b : 2 * b * (left + width) - b
+                        var below: Scalar = 0
+                        for l in 0..<k { below += minimumBinSize + spread * probabilities[hp + l] }
+                        let yk = 2 * b * below - b
+                        let yk1 = k == kCount - 1 ? b : 2 * b * (below + minimumBinSize + spread * probabilities[hp + k]) - b
+                        let uBase = base + 2 * kCount - 1     // u_j is the derivative at knot j (1…K−1)
+                        var dk: Scalar = 1, dk1: Scalar = 1, sk: Scalar = 0, sk1: Scalar = 0
+                        if k > 0 {
+                            dk = minimumDerivative + Variable<Scalar>.softplus(p[uBase + k])
+                            sk = Variable<Scalar>.sigmoid(p[uBase + k])
+                        }
+                        if k + 1 < kCount {
+                            dk1 = minimumDerivative + Variable<Scalar>.softplus(p[uBase + k + 1])
+                            sk1 = Variable<Scalar>.sigmoid(p[uBase + k + 1])
+                        }
+                        let local = evaluate(v, bin: k, xk: xk, w: xk1 - xk, yk: yk, h: yk1 - yk, dk: dk, dk1: dk1)
+                        out[element] = local.value
                         ld += local.logDerivative
+                        saved.bins[element] = k
+                        let q = element * SplineForwardState<Scalar>.partialCount
+                        partials[q] = local.dValue.x; partials[q + 1] = local.dValue.xk; partials[q + 2] = local.dValue.w
+                        partials[q + 3] = local.dValue.h; partials[q + 4] = local.dValue.dk; partials[q + 5] = local.dValue.dk1
+                        partials[q + 6] = local.dLog.x; partials[q + 7] = local.dLog.xk; partials[q + 8] = local.dLog.w
+                        partials[q + 9] = local.dLog.h; partials[q + 10] = local.dLog.dk; partials[q + 11] = local.dLog.dk1
+                        partials[q + 12] = sk; partials[q + 13] = sk1
                     }
                     logDet.storage[r] = ld
                 }
+            }
+            }
+            }
             }
         }
         // One backward computes the gradients of both outputs; each node stores its
@@ -134,7 +198,7 @@ public struct RationalQuadraticSpline<Scalar: TensorScalar>: Sendable {
         // leaves its share for the output node to apply.
         let pending = PendingGradient<Scalar>()
         let outputNode = x.tape.record(y, inputs: x, parameters) { tape, g in
-            backward(x: xv, parameters: pv, outputGradient: g, logDetGradient: pending.value,
+            backward(saved, rows: m, features: d, outputGradient: g, logDetGradient: pending.value,
                      tape: tape, xNode: x, parametersNode: parameters)
             pending.value = nil
         }
@@ -146,6 +210,70 @@ public struct RationalQuadraticSpline<Scalar: TensorScalar>: Sendable {
             }
         }
         return (outputNode, logDetNode)
+    }
+
+    @inlinable
+    func backward(_ saved: SplineForwardState<Scalar>, rows m: Int, features d: Int, outputGradient g: Matrix<Scalar>,
+                  logDetGradient gLogDet: Matrix<Scalar>?, tape: Tape<Scalar>,
+                  xNode: Variable<Scalar>, parametersNode: Variable<Scalar>) {
+        let per = parametersPerFeature
+        let kCount = binCount
+        let needP = tape.needsGradient(parametersNode)
+        let spread = 1 - minimumBinSize * Scalar(kCount)
+        let knotScale = 2 * tailBound * spread
+        var gx = Matrix<Scalar>(rows: m, cols: d, repeating: 0)
+        var gp = Matrix<Scalar>(rows: m, cols: needP ? d * per : 0, repeating: 0)
+        saved.probabilities.withUnsafeBufferPointer { probabilities in
+        saved.partials.withUnsafeBufferPointer { partials in
+        gp.storage.withUnsafeMutableBufferPointer { gpOut in
+            // Softmax backward when only knots k and k+1 have gradients gk, gk1: the
+            // gradient of probability l is knotScale·(Σ of those knots right of bin l),
+            // knots 0 and K being fixed.
+            func softmaxBackward(_ k: Int, _ gk: Scalar, _ gk1: Scalar, _ src: Int, _ dst: Int) {
+                let movableK: Scalar = k > 0 ? gk : 0
+                let movableK1: Scalar = k + 1 < kCount ? gk1 : 0
+                var total: Scalar = 0
+                for l in 0..<kCount {
+                    var gl: Scalar = 0
+                    if k > l { gl += movableK }
+                    if k + 1 > l { gl += movableK1 }
+                    gpOut[dst + l] = knotScale * gl        // temporarily the probability gradient
+                    total += gpOut[dst + l] * probabilities[src + l]
+                }
+                for l in 0..<kCount {
+                    gpOut[dst + l] = logitScale * probabilities[src + l] * (gpOut[dst + l] - total)
+                }
+            }
+            for r in 0..<m {
+                let gl = gLogDet?.storage[r] ?? 0
+                for i in 0..<d {
+                    let element = r * d + i
+                    let gy = g.storage[element]
+                    let k = saved.bins[element]
+                    if k < 0 {
+                        gx.storage[element] = gy
+                        continue
+                    }
+                    let q = element * SplineForwardState<Scalar>.partialCount
+                    func combined(_ o: Int) -> Scalar { gy * partials[q + o] + gl * partials[q + 6 + o] }
+                    gx.storage[element] = combined(0)
+                    guard needP else { continue }
+                    let gW = combined(2), gH = combined(3)
+                    // w = x_{k+1} − x_k and h = y_{k+1} − y_k.
+                    let base = element * per
+                    let wp = element * 2 * kCount
+                    softmaxBackward(k, combined(1) - gW, gW, wp, base)
+                    softmaxBackward(k, gy - gH, gH, wp + kCount, base + kCount)
+                    let uBase = base + 2 * kCount - 1
+                    if k > 0 { gpOut[uBase + k] = combined(4) * partials[q + 12] }
+                    if k + 1 < kCount { gpOut[uBase + k + 1] = combined(5) * partials[q + 13] }
+                }
+            }
+        }
+        }
+        }
+        if tape.needsGradient(xNode) { tape.accumulateGradient(gx, into: xNode) }
+        if needP { tape.accumulateGradient(gp, into: parametersNode) }
     }
 
     /// The local value and log-derivative of one spline, with the partial derivatives of
@@ -174,9 +302,12 @@ public struct RationalQuadraticSpline<Scalar: TensorScalar>: Sendable {
     @inlinable
     func evaluate(_ v: Scalar, _ knots: Knots) -> LocalEvaluation {
         let k = bin(of: v, in: knots.xs)
-        let xk = knots.xs[k], w = knots.xs[k + 1] - knots.xs[k]
-        let yk = knots.ys[k], h = knots.ys[k + 1] - knots.ys[k]
-        let dk = knots.derivatives[k], dk1 = knots.derivatives[k + 1]
+        return evaluate(v, bin: k, xk: knots.xs[k], w: knots.xs[k + 1] - knots.xs[k], yk: knots.ys[k],
+                        h: knots.ys[k + 1] - knots.ys[k], dk: knots.derivatives[k], dk1: knots.derivatives[k + 1])
+    }
+
+    @inlinable
+    func evaluate(_ v: Scalar, bin k: Int, xk: Scalar, w: Scalar, yk: Scalar, h: Scalar, dk: Scalar, dk1: Scalar) -> LocalEvaluation {
         let s = h / w
         let xi = (v - xk) / w
         let t = xi * (1 - xi)
@@ -207,81 +338,6 @@ public struct RationalQuadraticSpline<Scalar: TensorScalar>: Sendable {
                      h: vH + vS * inverseW, dk: vDk, dk1: vDk1),
             dLog: (x: lXi * inverseW, xk: -lXi * inverseW, w: -(lXi * xi + lS * s) * inverseW,
                    h: lS * inverseW, dk: lDk, dk1: lDk1))
-    }
-
-    @inlinable
-    func backward(x xv: Matrix<Scalar>, parameters pv: Matrix<Scalar>, outputGradient g: Matrix<Scalar>,
-                  logDetGradient gLogDet: Matrix<Scalar>?, tape: Tape<Scalar>,
-                  xNode: Variable<Scalar>, parametersNode: Variable<Scalar>) {
-        let (m, d) = (xv.rows, xv.cols)
-        let per = parametersPerFeature
-        let kCount = binCount
-        let needX = tape.needsGradient(xNode), needP = tape.needsGradient(parametersNode)
-        var gx = Matrix<Scalar>(rows: m, cols: d, repeating: 0)
-        var gp = Matrix<Scalar>(rows: m, cols: d * per, repeating: 0)
-        var knots = Knots(count: kCount)
-        // Gradients with respect to the knot positions and derivatives of one feature.
-        var gXs = [Scalar](repeating: 0, count: kCount + 1)
-        var gYs = gXs
-        var gDerivatives = gXs
-        let spread = 1 - minimumBinSize * Scalar(kCount)
-        pv.storage.withUnsafeBufferPointer { p in
-            for r in 0..<m {
-                let gl = gLogDet?.storage[r] ?? 0
-                for i in 0..<d {
-                    let v = xv.storage[r * d + i]
-                    let gy = g.storage[r * d + i]
-                    if v < -tailBound || v > tailBound {
-                        gx.storage[r * d + i] = gy
-                        continue
-                    }
-                    let base = (r * d + i) * per
-                    makeKnots(p, offset: base, into: &knots)
-                    let e = evaluate(v, knots)
-                    func combined(_ a: Scalar, _ b: Scalar) -> Scalar { gy * a + gl * b }
-                    gx.storage[r * d + i] = combined(e.dValue.x, e.dLog.x)
-                    guard needP else { continue }
-                    let k = e.bin
-                    for j in 0...kCount { gXs[j] = 0; gYs[j] = 0; gDerivatives[j] = 0 }
-                    let gW = combined(e.dValue.w, e.dLog.w)
-                    let gH = combined(e.dValue.h, e.dLog.h)
-                    // w = xs[k+1] − xs[k], h = ys[k+1] − ys[k].
-                    gXs[k] += combined(e.dValue.xk, e.dLog.xk) - gW
-                    gXs[k + 1] += gW
-                    gYs[k] += gy - gH
-                    gYs[k + 1] += gH
-                    gDerivatives[k] += combined(e.dValue.dk, e.dLog.dk)
-                    gDerivatives[k + 1] += combined(e.dValue.dk1, e.dLog.dk1)
-                    // Knot j (0 < j < K) is −B + 2B·Σ_{l<j} (minimum + spread·p_l); the end
-                    // knots are fixed. So ∂/∂p_l = 2B·spread·Σ_{j>l, j<K} ∂/∂knot_j,
-                    // then through the softmax.
-                    func softmaxBackward(_ gKnots: [Scalar], _ probabilities: [Scalar], _ start: Int) {
-                        var gProbabilities = [Scalar](repeating: 0, count: kCount)
-                        var running: Scalar = 0
-                        var l = kCount - 1
-                        while l >= 0 {
-                            // running = Σ of the movable knots right of bin l (l+1 … K−1).
-                            gProbabilities[l] = 2 * tailBound * spread * running
-                            if l >= 1 { running += gKnots[l] }
-                            l -= 1
-                        }
-                        var total: Scalar = 0
-                        for l in 0..<kCount { total += gProbabilities[l] * probabilities[l] }
-                        for l in 0..<kCount {
-                            gp.storage[base + start + l] = logitScale * probabilities[l] * (gProbabilities[l] - total)
-                        }
-                    }
-                    softmaxBackward(gXs, knots.widthProbabilities, 0)
-                    softmaxBackward(gYs, knots.heightProbabilities, kCount)
-                    for j in 1..<kCount {
-                        let u = p[base + 2 * kCount + j - 1]
-                        gp.storage[base + 2 * kCount + j - 1] = gDerivatives[j] * Variable<Scalar>.sigmoid(u)
-                    }
-                }
-            }
-        }
-        if needX { tape.accumulateGradient(gx, into: xNode) }
-        if needP { tape.accumulateGradient(gp, into: parametersNode) }
     }
 
     /// The inverse spline of every feature of `z` (m×d), without gradients (sampling).
@@ -328,4 +384,22 @@ public struct RationalQuadraticSpline<Scalar: TensorScalar>: Sendable {
 final class PendingGradient<Scalar: TensorScalar> {
     @usableFromInline var value: Matrix<Scalar>?
     @inlinable init() {}
+}
+
+/// What the spline's forward pass keeps for its backward pass.
+@usableFromInline
+final class SplineForwardState<Scalar: TensorScalar> {
+    /// ∂value and ∂log-derivative with respect to x, x_k, w, h, δ_k, δ_{k+1}, then σ(u) at knots k and k+1.
+    @usableFromInline static var partialCount: Int { 14 }
+    /// The bin of each element, or −1 outside the interval.
+    @usableFromInline var bins: [Int]
+    /// The width then height probabilities of each element (2K each).
+    @usableFromInline var probabilities: [Scalar]
+    @usableFromInline var partials: [Scalar]
+
+    @inlinable init(elements: Int, bins binCount: Int) {
+        bins = Array(repeating: -1, count: elements)
+        probabilities = Array(repeating: 0, count: elements * 2 * binCount)
+        partials = Array(repeating: 0, count: elements * Self.partialCount)
+    }
 }

@@ -81,6 +81,24 @@ final class OperationGradientTests: XCTestCase {
         }
     }
 
+    func testDenseLayerGradients() {
+        var rng = RandomSource(seed: 61)
+        let mask = Matrix<Double>(rows: 4, cols: 3) { _, _ in rng.uniform() < 0.6 ? 1 : 0 }
+        for activation in [Activation.tanh, .relu, .identity, .elu] {
+            for masked in [false, true] {
+                // (Random normal inputs put no pre-activation within a step of ReLU's kink.)
+                checkGradients([random(5, 3, seed: 62), random(4, 3, seed: 63), random(1, 4, seed: 64)]) { _, v in
+                    denseLayer(v[0], weight: v[1], bias: v[2], mask: masked ? mask : nil, activation: activation)
+                }
+            }
+        }
+        // Against the unfused composition.
+        let tape = Tape<Double>()
+        let x = tape.constant(random(5, 3, seed: 65)), w = tape.constant(random(4, 3, seed: 66)), b = tape.constant(random(1, 4, seed: 67))
+        XCTAssertEqual(denseLayer(x, weight: w, bias: b, mask: mask, activation: .tanh).value,
+                       x.maskedLinear(w, mask: mask, bias: b).tanh().value)
+    }
+
     func testPoolingGradients() {
         checkGradients([random(3, 2 * 7, seed: 41)]) { _, v in pool1d(v[0], channels: 2, length: 7, size: 2, maximum: true) }
         checkGradients([random(3, 2 * 7, seed: 42)]) { _, v in pool1d(v[0], channels: 2, length: 7, size: 3, maximum: false) }

@@ -1,0 +1,84 @@
+import RealModule
+
+/// `activation(x · (W ∘ mask)ᵀ + b)` as one tape node with a hand-written backward: the
+/// layer every conditioner in this module is made of.
+///
+/// Fusing saves a node, a pass over the activations and two temporaries per layer, which
+/// is a large share of a step at sbi's sizes (batch 200, 50 hidden units). tanh and ReLU
+/// are fused; other activations are applied as separate nodes.
+///
+/// ```swift
+/// let h = denseLayer(x, weight: tape.read(w), bias: tape.read(b), mask: nil, activation: .tanh)
+/// ```
+@inlinable
+public func denseLayer<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>?,
+                               mask: Matrix<Scalar>?, activation: Activation) -> Variable<Scalar> {
+    switch activation {
+    case .tanh, .relu, .identity: break
+    default:
+        let pre = mask.map { x.maskedLinear(weight, mask: $0, bias: bias) } ?? x.linear(weight, bias: bias)
+        return activation.apply(pre)
+    }
+    let xv = x.value
+    let w = mask.map { weight.value.zip($0, *) } ?? weight.value
+    precondition(xv.cols == w.cols, "layer with \(w.cols) inputs applied to a \(xv.shapeDescription) batch")
+    let (m, n) = (xv.rows, w.rows)
+    var y: Matrix<Scalar>
+    if let b = bias?.value {
+        precondition(b.rows == 1 && b.cols == n, "bias \(b.shapeDescription) for a layer with \(n) outputs")
+        y = Matrix(rows: m, cols: n) { out in
+            b.storage.withUnsafeBufferPointer { pb in
+                for i in 0..<m { (out.baseAddress! + i * n).initialize(from: pb.baseAddress!, count: n) }
+            }
+        }
+        y.addProduct(xv, w, transposeB: true, beta: 1)
+    } else {
+        y = Matrix.product(xv, w, transposeB: true)
+    }
+    y.storage.withUnsafeMutableBufferPointer { buffer in
+        switch activation {
+        case .tanh: Scalar.tanh(UnsafeBufferPointer(buffer), into: buffer)
+        case .relu: for i in 0..<buffer.count where !(buffer[i] > 0) { buffer[i] = 0 }
+        default: break
+        }
+    }
+    var inputs = [x, weight]
+    if let bias { inputs.append(bias) }
+    let output = y
+    return x.tape.record(output, inputs: inputs) { tape, g in
+        // The gradient before the activation, from the activation's output.
+        var gPre = g
+        gPre.storage.withUnsafeMutableBufferPointer { gp in
+            output.storage.withUnsafeBufferPointer { a in
+                switch activation {
+                case .tanh: for i in 0..<gp.count { gp[i] *= 1 - a[i] * a[i] }
+                case .relu: for i in 0..<gp.count where !(a[i] > 0) { gp[i] = 0 }
+                default: break
+                }
+            }
+        }
+        if tape.needsGradient(x) { tape.accumulateProduct(into: x, gPre, w) }
+        if tape.needsGradient(weight) {
+            if let mask {
+                var gw = Matrix.product(gPre, xv, transposeA: true)
+                gw.storage.withUnsafeMutableBufferPointer { p in
+                    mask.storage.withUnsafeBufferPointer { q in
+                        for i in 0..<p.count { p[i] *= q[i] }
+                    }
+                }
+                tape.accumulateGradient(gw, into: weight)
+            } else {
+                tape.accumulateProduct(into: weight, gPre, xv, transposeA: true)
+            }
+        }
+        if let bias, tape.needsGradient(bias) { tape.accumulateGradient(gPre.sumEachColumn(), into: bias) }
+    }
+}
+
+extension Linear {
+    /// `activation(self(x))`, fused into one node for tanh and ReLU.
+    @inlinable
+    public func callAsFunction(_ x: Variable<Scalar>, activation: Activation) -> Variable<Scalar> {
+        denseLayer(x, weight: x.tape.read(weight), bias: bias.map { x.tape.read($0) }, mask: nil, activation: activation)
+    }
+}
