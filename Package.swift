@@ -55,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "ILIRegistry",
-            dependencies: ["CLibPQ", "CSQLite"]
+            dependencies: ["CLibPQ", "CSQLite", "ILITensor"]
         ),
         .executableTarget(
             name: "ili",
@@ -77,6 +77,8 @@ let package = Package(
             dependencies: [
                 "ILITensor",
                 "ILINets",
+                "ILIInference",
+                "ILIValidation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ili-bench"
@@ -87,7 +89,7 @@ let package = Package(
         .testTarget(name: "ILINetsTests", dependencies: ["ILINets"]),
         .testTarget(name: "ILIInferenceTests", dependencies: ["ILIInference", "ILIValidation"]),
         .testTarget(name: "ILIValidationTests", dependencies: ["ILIValidation"]),
-        .testTarget(name: "ILIRegistryTests", dependencies: ["ILIRegistry"]),
-        .testTarget(name: "IliCommandTests", dependencies: ["ili", "ILIRegistry"]),
+        .testTarget(name: "ILIRegistryTests", dependencies: ["ILIRegistry", "ILITensor"]),
+        .testTarget(name: "IliCommandTests", dependencies: ["ili", "ILIRegistry", "ILITensor"]),
     ]
 )

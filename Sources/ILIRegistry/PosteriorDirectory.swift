@@ -1,4 +1,5 @@
 import Foundation
+import ILITensor
 
 /// Writes a posterior as the directory `ili sample` reads; the format is specified in
 /// schemas/posterior-directory.md, and `formatVersion` changes with any incompatible edit.

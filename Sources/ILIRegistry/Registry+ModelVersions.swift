@@ -1,4 +1,5 @@
 import Foundation
+import ILITensor
 
 /// A trained estimator to register: one ensemble member of one method, trained in one round.
 public struct ModelVersionSpec: Sendable {

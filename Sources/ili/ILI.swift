@@ -13,7 +13,13 @@ struct ILI: ParsableCommand {
             Start with `ili doctor` to check the libraries this binary linked.
             """,
         version: ILIVersion.current,
-        subcommands: [Doctor.self, RegistryCommand.self, PlotCommand.self]
+        subcommands: [
+            Doctor.self,
+            Train.self,
+            Sample.self,
+            RegistryCommand.self,
+            PlotCommand.self,
+        ]
     )
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import ILIRegistry
 import XCTest
+import ILITensor
 
 /// The registry's behaviour, written once; `SQLiteRegistryTests` and
 /// `PostgresRegistryTests` run every case against their back end.

@@ -1,6 +1,7 @@
 import Foundation
 @testable import ILIRegistry
 import XCTest
+import ILITensor
 
 /// The pieces under the registry: hashing, float coding, URLs, the round state machine,
 /// and the embedded copy of the migration files.

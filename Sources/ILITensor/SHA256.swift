@@ -1,4 +1,4 @@
-/// SHA-256 (FIPS 180-4), for the checksums of stored model weights. Kept here rather than
+/// SHA-256 (FIPS 180-4), for the checksums of model weights files and registry blobs. Kept here rather than
 /// pulling in a crypto package for one hash; tested against the standard vectors.
 public enum SHA256 {
     private static let k: [UInt32] = [

@@ -1,0 +1,86 @@
+import ILINets
+import Yams
+
+/// Reads the density-estimator entries of a run configuration into network configurations.
+///
+/// ```yaml
+/// estimators:
+///   - {model: maf, hidden_features: 50, num_transforms: 5}
+///   - {model: nsf, num_bins: 10, repeats: 2}
+/// ```
+public enum DensityEstimatorOptions {
+    public static let models = ["maf", "nsf", "mdn", "made"]
+    static let keys: Set<String> = [
+        "model", "repeats", "hidden_features", "num_transforms", "num_blocks", "num_bins", "tail_bound",
+        "num_components", "activation", "permutation", "coupling", "z_score_theta", "z_score_x",
+        "z_score_features", "z_score_context", "structured_x", "embedding",
+    ]
+
+    /// The configuration of the density q(features | context) an entry describes.
+    ///
+    /// - Parameters:
+    ///   - featureCount: the modelled variable's width (θ for NPE, x for NLE).
+    ///   - contextCount: the conditioning variable's width.
+    ///   - contextName: what the context is called in the file's keys (`x` or `theta`), for z-scoring.
+    public static func configuration(for entry: RunConfiguration.EstimatorEntry, featureCount: Int, contextCount: Int,
+                                     featureName: String, contextName: String) throws -> DensityEstimatorConfiguration {
+        let m = entry.options
+        let allowed = keys
+        for (key, node) in m.entries where !allowed.contains(key) {
+            throw node.error(.unknownKey, "unknown estimator key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+        }
+        let modelNode = try m.required("model")
+        let model = try modelNode.choice(models)
+        var c = DensityEstimatorConfiguration(kind: .init(rawValue: model)!, featureCount: featureCount, contextCount: contextCount)
+        func positive(_ key: String) throws -> Int? {
+            guard let n = m.optional(key) else { return nil }
+            let v = try n.int()
+            if v < 1 { throw n.error(.invalidValue, "must be at least 1, got \(v)") }
+            return v
+        }
+        if let v = try positive("hidden_features") { c.hiddenFeatures = v }
+        if let v = try positive("num_transforms") { c.transformCount = v }
+        if let v = try positive("num_blocks") { c.blockCount = v }
+        if let v = try positive("num_bins") { c.binCount = v }
+        if let v = try positive("num_components") { c.componentCount = v }
+        if let n = m.optional("tail_bound") {
+            let v = try n.double()
+            if !(v > 0) { throw n.error(.invalidValue, "must be positive, got \(v)") }
+            c.tailBound = v
+        }
+        if let n = m.optional("activation") {
+            c.activation = Activation(rawValue: try n.choice(Activation.allCases.map(\.rawValue)))
+        }
+        if let n = m.optional("permutation") {
+            c.permutation = .init(rawValue: try n.choice(["reverse", "random"]))!
+        }
+        if let n = m.optional("coupling") {
+            c.couplingMixing = try n.choice(["lu", "permutation"]) == "lu" ? .luLinear : .permutation
+        }
+        for (key, apply) in [("z_score_\(featureName)", { (b: Bool) in c.zScoreFeatures = b }),
+                             ("z_score_\(contextName)", { (b: Bool) in c.zScoreContext = b })] {
+            if let n = m.optional(key) { apply(try n.bool()) }
+        }
+        if let n = m.optional("structured_\(contextName)") { c.structuredContext = try n.bool() }
+        if let n = m.optional("embedding") {
+            var yaml = try Yams.serialize(node: n.node)
+            if case .mapping(let mapping) = n.node, mapping["inputCount"] == nil {
+                yaml = "inputCount: \(contextCount)\n" + yaml
+            }
+            do {
+                c.embedding = try EmbeddingConfiguration(yaml: yaml)
+            } catch {
+                throw n.error(.invalidValue, "\(error)")
+            }
+            if c.embedding?.inputCount != contextCount {
+                throw n.error(.invalidValue, "inputCount \(c.embedding!.inputCount) does not match the \(contextCount) values of \(contextName)")
+            }
+        }
+        do {
+            try c.validate()
+        } catch {
+            throw modelNode.error(.invalidValue, "\(error)")
+        }
+        return c
+    }
+}
