@@ -42,14 +42,14 @@ YAML
 
 start=$(date +%s.%N)
 "$ili" train "$work/run.yaml" --quiet >"$work/ili-train.txt"
-ili_train=$(echo "$(date +%s.%N) - $start" | bc)
+ili_train=$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN{print a-b}')
 ili_epochs=$(python3 -c "import json;d=json.load(open('$work/posterior/training.json'));print(d['members'][0]['summary']['epochs'])")
 ili_best=$(python3 -c "import json;d=json.load(open('$work/posterior/training.json'));print('%.4f'%d['members'][0]['summary']['bestValidationScore'])")
 ili_sample=()
 for k in 1 2; do
     s=$(date +%s.%N)
     "$ili" sample --posterior "$work/posterior" --obs "$work/obs_$k.npy" --num-samples 10000 --out "$work/ili_$k.npy" --seed $k >/dev/null
-    ili_sample+=("$(echo "$(date +%s.%N) - $s" | bc)")
+    ili_sample+=("$(awk -v a="$(date +%s.%N)" -v b="$s" 'BEGIN{print a-b}')")
 done
 ili_c2st=()
 for k in 1 2; do
