@@ -1,5 +1,6 @@
 import Foundation
 import ILIRegistry
+import ILITensor
 import XCTest
 
 /// `ili registry …` run as a real process against a SQLite registry the test fills
