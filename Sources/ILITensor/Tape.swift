@@ -172,8 +172,12 @@ public final class Tape<Scalar: TensorScalar> {
 }
 
 /// A node of a `Tape`: a matrix value that operations can be applied to.
+///
+/// A variable refers to its tape without owning it: the tape's backward closures hold
+/// variables, and an owning reference would make every tape a reference cycle that is
+/// never freed. Keep the tape alive while its variables are in use.
 public struct Variable<Scalar: TensorScalar> {
-    public let tape: Tape<Scalar>
+    public unowned let tape: Tape<Scalar>
     public let id: Int
 
     @inlinable

@@ -32,7 +32,7 @@ final class DirectPosteriorTests: XCTestCase {
     }
 
     func testSamplesStayInsideTheSupportAndFollowTheTruncatedDensity() throws {
-        let prior = try uniformPrior([-0.5, -0.5], [0.5, 0.5])
+        let prior = try uniformPrior([-2, -2], [2, 2])
         let posterior = DirectPosterior(prior: prior, ensemble: DensityEnsemble(members: [try estimator(features: 2, seed: 2)], weights: [1]))
         var rng = RandomSource(seed: 3)
         let obs = Matrix<Double>([[0.1], [-2.0]])

@@ -202,3 +202,20 @@ final class GradientTests: XCTestCase {
         XCTAssertFalse(t.needsGradient(y))
     }
 }
+
+final class TapeLifetimeTests: XCTestCase {
+    /// A tape whose operations read parameters is freed when its last owner lets go,
+    /// even though its backward closures refer to its variables.
+    func testATapeIsFreedWithItsOwner() {
+        let w = Parameter<Double>(Matrix([[1, 2], [3, 4]]))
+        weak var weakTape: Tape<Double>?
+        do {
+            let tape = Tape<Double>()
+            weakTape = tape
+            let y = tape.constant(Matrix([[1, 1]])).linear(tape.read(w), bias: nil).tanh().sum()
+            tape.backward(from: y)
+        }
+        XCTAssertNil(weakTape, "the tape leaked")
+        XCTAssertNotNil(w.gradient)
+    }
+}

@@ -20,6 +20,8 @@ public final class DirectPosterior: Posterior {
     public var leakageSampleCount = 10_000
     /// Stop with an error when this many draws per requested sample gave too few accepted.
     public var maxDrawsPerSample = 1_000
+    /// Rows drawn in one call of the ensemble, across observations.
+    public var maxRowsPerCall = 20_000
     /// Where warnings go (low acceptance); standard error by default.
     public var warn: (String) -> Void = { FileHandle.standardError.write(Data(("warning: " + $0 + "\n").utf8)) }
 
@@ -53,8 +55,10 @@ public final class DirectPosterior: Posterior {
             for i in pending {
                 let need = count - accepted[i].count / d
                 let rate = drawn[i] == 0 ? 1.0 : max(Double(accepted[i].count / d) / Double(drawn[i]), 1e-3)
-                batch = max(batch, min(Int(Double(need) / rate * 1.1) + 16, 100_000))
+                batch = max(batch, Int(Double(need) / rate * 1.1) + 16)
             }
+            // Bound the rows of one network call, which sets the memory a draw needs.
+            batch = min(batch, max(maxRowsPerCall / pending.count, 64))
             let context = observations.rows(at: pending).converted(to: Float.self)
             let draws = ensemble.sample(batch, context: context, rng: &rng)
             for (slot, i) in pending.enumerated() {
