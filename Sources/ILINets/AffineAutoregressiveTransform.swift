@@ -56,30 +56,47 @@ public final class AffineAutoregressiveTransform<Scalar: TensorScalar> {
         var scales = Matrix<Scalar>(rows: m, cols: d, repeating: 0)
         var slopes = Matrix<Scalar>(rows: m, cols: d, repeating: 0)
         var logDet = Matrix<Scalar>(rows: m, cols: 1, repeating: 0)
-        let z = Matrix<Scalar>(rows: m, cols: d) { out in
+        var z = Matrix<Scalar>(rows: m, cols: d, repeating: 0)
+        pv.storage.withUnsafeBufferPointer { p in
+        yv.storage.withUnsafeBufferPointer { yb in
+        scales.storage.withUnsafeMutableBufferPointer { sb in
+        slopes.storage.withUnsafeMutableBufferPointer { slb in
+        z.storage.withUnsafeMutableBufferPointer { out in
+        logDet.storage.withUnsafeMutableBufferPointer { lb in
             for r in 0..<m {
                 var ld: Scalar = 0
                 for i in 0..<d {
-                    let u = pv.storage[r * 2 * d + i]
+                    let u = p[r * 2 * d + i]
                     let s = Variable<Scalar>.softplus(u) + Scalar(1e-3)
-                    scales.storage[r * d + i] = s
-                    slopes.storage[r * d + i] = Variable<Scalar>.sigmoid(u)
-                    out[r * d + i] = yv.storage[r * d + i] * s + pv.storage[r * 2 * d + d + i]
+                    sb[r * d + i] = s
+                    slb[r * d + i] = Variable<Scalar>.sigmoid(u)
+                    out[r * d + i] = yb[r * d + i] * s + p[r * 2 * d + d + i]
                     ld += Scalar.log(s)
                 }
-                logDet.storage[r] = ld
+                lb[r] = ld
             }
+        }
+        }
+        }
+        }
+        }
         }
         let zNode = y.tape.record(z, inputs: y, params) { tape, g in
             if tape.needsGradient(y) { tape.accumulateGradient(g.zip(scales, *), into: y) }
             if tape.needsGradient(params) {
                 let gp = Matrix<Scalar>(rows: m, cols: 2 * d) { out in
-                    for r in 0..<m {
-                        for i in 0..<d {
-                            let gi = g.storage[r * d + i]
-                            out[r * 2 * d + i] = gi * yv.storage[r * d + i] * slopes.storage[r * d + i]
-                            out[r * 2 * d + d + i] = gi
+                    g.storage.withUnsafeBufferPointer { gb in
+                    yv.storage.withUnsafeBufferPointer { yb in
+                    slopes.storage.withUnsafeBufferPointer { slb in
+                        for r in 0..<m {
+                            for i in 0..<d {
+                                let gi = gb[r * d + i]
+                                out[r * 2 * d + i] = gi * yb[r * d + i] * slb[r * d + i]
+                                out[r * 2 * d + d + i] = gi
+                            }
                         }
+                    }
+                    }
                     }
                 }
                 tape.accumulateGradient(gp, into: params)
@@ -87,11 +104,17 @@ public final class AffineAutoregressiveTransform<Scalar: TensorScalar> {
         }
         let ldNode = y.tape.record(logDet, inputs: params) { tape, g in
             let gp = Matrix<Scalar>(rows: m, cols: 2 * d) { out in
-                for r in 0..<m {
-                    for i in 0..<d {
-                        out[r * 2 * d + i] = g.storage[r] * slopes.storage[r * d + i] / scales.storage[r * d + i]
-                        out[r * 2 * d + d + i] = 0
+                g.storage.withUnsafeBufferPointer { gb in
+                slopes.storage.withUnsafeBufferPointer { slb in
+                scales.storage.withUnsafeBufferPointer { sb in
+                    for r in 0..<m {
+                        for i in 0..<d {
+                            out[r * 2 * d + i] = gb[r] * slb[r * d + i] / sb[r * d + i]
+                            out[r * 2 * d + d + i] = 0
+                        }
                     }
+                }
+                }
                 }
             }
             tape.accumulateGradient(gp, into: params)

@@ -20,7 +20,15 @@ public func denseLayer<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, 
         return activation.apply(pre)
     }
     let xv = x.value
-    let w = mask.map { weight.value.zip($0, *) } ?? weight.value
+    let w = mask.map { mask in
+        Matrix<Scalar>(rows: mask.rows, cols: mask.cols) { out in
+            weight.value.storage.withUnsafeBufferPointer { wb in
+                mask.storage.withUnsafeBufferPointer { mb in
+                    for i in 0..<out.count { out[i] = wb[i] * mb[i] }
+                }
+            }
+        }
+    } ?? weight.value
     precondition(xv.cols == w.cols, "layer with \(w.cols) inputs applied to a \(xv.shapeDescription) batch")
     let (m, n) = (xv.rows, w.rows)
     var y: Matrix<Scalar>
@@ -52,8 +60,18 @@ public func denseLayer<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, 
         // The gradient before the activation, from the activation's output.
         let gPre: Matrix<Scalar>
         switch activation {
-        case .tanh: gPre = g.zip(output) { g, a in g * (1 - a * a) }
-        case .relu: gPre = g.zip(output) { g, a in a > 0 ? g : 0 }
+        case .tanh, .relu:
+            gPre = Matrix(rows: m, cols: n) { out in
+                g.storage.withUnsafeBufferPointer { gb in
+                    output.storage.withUnsafeBufferPointer { a in
+                        if activation == .tanh {
+                            for i in 0..<out.count { out[i] = gb[i] * (1 - a[i] * a[i]) }
+                        } else {
+                            for i in 0..<out.count { out[i] = a[i] > 0 ? gb[i] : 0 }
+                        }
+                    }
+                }
+            }
         default: gPre = g
         }
         if tape.needsGradient(x) { tape.accumulateProduct(into: x, gPre, w) }
