@@ -19,6 +19,7 @@ struct ILI: ParsableCommand {
             Sample.self,
             RegistryCommand.self,
             PlotCommand.self,
+            Validate.self,
         ]
     )
 }

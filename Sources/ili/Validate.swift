@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import ILIInference
+import ILITensor
+import ILIValidation
+
+/// `ili validate`: the calibration checks of a trained posterior on held-out simulations.
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a posterior's calibration on held-out simulations (SBC, coverage, TARP) and write validation.json and plots.",
+        discussion: """
+            Draws --num-samples posterior samples for every test point (θᵢ, xᵢ) and checks that \
+            the posterior is calibrated:
+
+              sbc                 ranks of the true θ among the samples are uniform
+                                  (Kolmogorov–Smirnov and chi-square, Bonferroni-corrected)
+              coverage-hpd        truths fall inside the highest-density regions as often
+                                  as their credible level says, within the binomial band
+              coverage-marginal   the same for each parameter's central intervals
+              tarp                the TARP coverage curve's area is within its bootstrap
+                                  error of zero
+              c2st                (with --reference) a classifier cannot tell posterior
+                                  samples from the reference samples
+
+            The verdict says which checks failed and in which direction: over-confident \
+            (regions too small), under-confident (too large) or biased. Thresholds default to \
+            the values in schemas/validation.md and can be changed below.
+
+            Writes validation.json and SVG plots (SBC rank histograms, coverage, TARP, \
+            predictions against truth, a corner plot at the first test point, and the \
+            training curves when the posterior directory has a training.json) into the \
+            posterior directory, or into --out.
+
+            Exit status: 0 when every check passed, 2 when the posterior is not calibrated, \
+            1 when validation could not run.
+
+            Example:
+              ili validate --posterior runs/npe --theta test_theta.npy --x test_x.npy
+            """
+    )
+
+    @OptionGroup var inputs: ValidateInputs
+    @OptionGroup var settings: ValidateSettings
+    @OptionGroup var thresholds: ValidateThresholds
+
+    func run() throws {
+        var calibrated = false
+        try reportingFailures {
+            let posterior = try loadPosterior(from: inputs.posterior)
+            let theta = try readRows(inputs.theta, width: posterior.thetaDimension)
+            let x = try readRows(inputs.x, width: posterior.xDimension)
+            var suite = ValidationSuite(samplesPerPoint: settings.numSamples, seed: settings.seed)
+            suite.thresholds = thresholds.values
+            var reference: Matrix<Double>?
+            var observation: Matrix<Double>?
+            if let path = inputs.reference {
+                guard let observationPath = inputs.observation else {
+                    throw ValidationSuiteError("--reference needs --observation, the x the reference samples are conditioned on")
+                }
+                reference = try NPYFile.read(path).matrix(as: Double.self)
+                observation = try readRows(observationPath, width: posterior.xDimension)
+            }
+            let start = Date()
+            var report = try suite.run(posterior: posterior, theta: theta, observations: x,
+                                       reference: reference, referenceObservation: observation)
+            var cornerRNG = RandomSource(seed: settings.seed &+ 1)
+            let corner = try posterior.sample(2000, observations: x.rows(at: [0]), rng: &cornerRNG)
+            let directory = settings.out ?? inputs.posterior
+            let files = try ValidationArtifacts.write(
+                &report, theta: theta, to: directory,
+                parameterNames: settings.labels.isEmpty ? nil : settings.labels, cornerSamples: corner,
+                trainingFile: (inputs.posterior as NSString).appendingPathComponent("training.json"))
+            print(report.verdict.rendered)
+            if let lp = report.predictions.logProbOfTruth {
+                print(String(format: "log-prob of the truth: mean %.3f, median %.3f%@", lp.mean, lp.median,
+                             lp.normalized ? "" : " (unnormalised)"))
+            }
+            print(String(format: "%d test points × %d samples in %.1fs; wrote %@ and %d plots to %@",
+                         report.testPoints, report.samplesPerPoint, Date().timeIntervalSince(start),
+                         ValidationReport.fileName, files.count - 1, directory))
+            calibrated = report.verdict.passed
+        }
+        if !calibrated { throw ExitCode(2) }
+    }
+}
+
+/// An n×width array from a .npy file; a 1-D file is n rows of width 1 when width is 1, else one row.
+func readRows(_ path: String, width: Int) throws -> Matrix<Double> {
+    let file = try NPYFile.read(path)
+    let m = file.matrix(as: Double.self)
+    if file.isOneDimensional && width == 1 { return Matrix(rows: m.count, cols: 1, m.storage) }
+    guard m.cols == width else {
+        throw ValidationSuiteError("\(path) is \(file.shape.map(String.init).joined(separator: "×")) but the posterior needs rows of width \(width)")
+    }
+    return m
+}
+
+struct ValidateInputs: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The posterior directory (from `ili train` or `ili registry export`).", valueName: "dir"))
+    var posterior: String
+
+    @Option(name: .long, help: ArgumentHelp("Held-out true parameters, n×d .npy.", valueName: "file"))
+    var theta: String
+
+    @Option(name: .long, help: ArgumentHelp("The data simulated at each of them, n×(width of x) .npy.", valueName: "file"))
+    var x: String
+
+    @Option(name: .long, help: ArgumentHelp("Reference samples of the true posterior at --observation, for C2ST.", valueName: "file"))
+    var reference: String?
+
+    @Option(name: .long, help: ArgumentHelp("The observation (1×width of x) the reference samples belong to.", valueName: "file"))
+    var observation: String?
+}
+
+struct ValidateSettings: ParsableArguments {
+    @Option(name: .long, help: "Posterior samples per test point.")
+    var numSamples = 1000
+
+    @Option(name: .long, help: "The seed of every random choice (samples, TARP reference points, bootstrap).")
+    var seed: UInt64 = 1
+
+    @Option(name: .long, help: ArgumentHelp("Write validation.json and the plots here instead of the posterior directory.", valueName: "dir"))
+    var out: String?
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Parameter names for the plots, one per column of θ.", valueName: "name"))
+    var labels: [String] = []
+
+    func validate() throws {
+        guard numSamples >= 10 else { throw ValidationError("--num-samples must be at least 10 (1000 is usual)") }
+    }
+}
+
+struct ValidateThresholds: ParsableArguments {
+    @Option(name: .long, help: "SBC fails below this Bonferroni-corrected p-value.")
+    var sbcMinP = CalibrationThresholds().sbcMinimumPValue
+
+    @Option(name: .long, help: "Coverage fails when a curve leaves its binomial band by more than this.")
+    var coverageTolerance = CalibrationThresholds().coverageTolerance
+
+    @Option(name: .long, help: "Confidence of the coverage band around the diagonal.")
+    var coverageBand = CalibrationThresholds().coverageBandConfidence
+
+    @Option(name: .long, help: "TARP fails when its area is more than this many bootstrap standard errors from 0.")
+    var tarpSigmas = CalibrationThresholds().tarpStandardErrors
+
+    @Option(name: .long, help: "C2ST fails above this accuracy (with --reference).")
+    var c2stMax = CalibrationThresholds().c2stMaximumAccuracy
+
+    var values: CalibrationThresholds {
+        var t = CalibrationThresholds()
+        t.sbcMinimumPValue = sbcMinP
+        t.coverageTolerance = coverageTolerance
+        t.coverageBandConfidence = coverageBand
+        t.tarpStandardErrors = tarpSigmas
+        t.c2stMaximumAccuracy = c2stMax
+        return t
+    }
+
+    func validate() throws {
+        guard coverageBand > 0 && coverageBand < 1 else { throw ValidationError("--coverage-band must lie between 0 and 1, e.g. 0.99") }
+    }
+}
