@@ -26,13 +26,19 @@ public final class MADEMixture<Scalar: TensorScalar>: ConditionalDensityEstimato
         made = MADE(features: d, context: configuration.conditionerContextCount, hidden: configuration.hiddenFeatures,
                     blocks: configuration.blockCount, outputsPerFeature: 3 * configuration.componentCount,
                     activation: configuration.resolvedActivation, rng: &rng, name: "made")
-        // Small output weights: components start nearly equal-weighted with unit spread,
-        // their means set apart by the output biases.
+        // Components start equally weighted with unit spread and means spread evenly over
+        // [−2, 2] (in z-scored units): with nearly equal means the components would
+        // receive nearly equal gradients and move together, staying one Gaussian for long.
         let output = made.maskedLayers.last!
-        output.weight.value.scale(by: 1e-2)
         let kCount = configuration.componentCount
-        for c in 0..<(kCount * d) { output.bias.value.storage[c] = 0 }
-        for c in (2 * kCount * d)..<(3 * kCount * d) { output.bias.value.storage[c] = 0 }
+        for k in 0..<kCount {
+            let spread: Scalar = kCount > 1 ? Scalar(-2) + 4 * Scalar(k) / Scalar(kCount - 1) : 0
+            for i in 0..<d {
+                output.bias.value.storage[k * d + i] = 0
+                output.bias.value.storage[(kCount + k) * d + i] = spread
+                output.bias.value.storage[(2 * kCount + k) * d + i] = 0
+            }
+        }
     }
 
     public var parameters: [Parameter<Scalar>] { (embedding?.parameters ?? []) + made.parameters }
