@@ -1,0 +1,116 @@
+import Foundation
+import ILITensor
+import XCTest
+
+/// `ili train` and `ili sample` as a user runs them, on a small linear-Gaussian problem.
+final class TrainSampleCommandTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ili-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var rng = RandomSource(seed: 1)
+        let n = 1000
+        var theta = Matrix<Double>(rows: n, cols: 2) { _, _ in rng.uniform(in: -1.0, 1.0) }
+        let x = Matrix<Float>(rows: n, cols: 3) { i, j in Float(theta[i, j % 2] + 0.1 * rng.normal()) }
+        theta[5, 0] = .nan   // one broken simulation, to be dropped and counted
+        try NPYFile.write(theta, to: path("theta.npy"))
+        try NPYFile.write(x, to: path("x.npy"))
+        try NPYFile.write(Matrix<Float>([[0.2, -0.3, 0.2]]), to: path("obs.npy"), oneDimensional: true)
+        try NPYFile.write(Matrix<Double>([[0.2, -0.3, 0.2], [0.5, 0.5, 0.5]]), to: path("obs2.npy"))
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    func writeConfig(_ text: String, name: String = "run.yaml") throws -> String {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+        return path(name)
+    }
+
+    let goodConfig = """
+        prior:
+          uniform: {low: [-1, -1], high: [1, 1]}
+        data: {theta: theta.npy, x: x.npy}
+        inference:
+          method: npe
+          estimators:
+            - {model: maf, hidden_features: 20, num_transforms: 2}
+            - {model: mdn, num_components: 3, repeats: 2}
+        train: {batch_size: 100, max_epochs: 3}
+        seed: 7
+        out: runs/small
+        """
+
+    func testTrainThenSampleOneAndSeveralObservations() throws {
+        let train = try BinaryRunner.run(["train", try writeConfig(goodConfig), "--quiet"])
+        XCTAssertEqual(train.status, 0, train.stdout + train.stderr)
+        XCTAssertTrue(train.stdout.contains("trained 3 NPE member(s) on 999 simulations (1 dropped"), train.stdout)
+        XCTAssertTrue(train.stderr.isEmpty, "quiet mode prints no progress: \(train.stderr)")
+        let posterior = path("runs/small")
+        for file in ["posterior.json", "training.json", "members/0.safetensors", "members/2.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: posterior + "/" + file), file)
+        }
+
+        let one = try BinaryRunner.run(["sample", "--posterior", posterior, "--obs", path("obs.npy"),
+                                        "--num-samples", "300", "--out", path("s.npy"), "--seed", "4"])
+        XCTAssertEqual(one.status, 0, one.stdout + one.stderr)
+        let samples = try NPYFile.read(path("s.npy"))
+        XCTAssertEqual(samples.shape, [300, 2])
+        XCTAssertEqual(samples.descriptor, "<f4")
+        let m = samples.matrix(as: Double.self)
+        XCTAssertTrue((0..<m.rows).allSatisfy { abs(m[$0, 0]) <= 1 && abs(m[$0, 1]) <= 1 }, "samples stay in the prior's support")
+
+        let again = try BinaryRunner.run(["sample", "--posterior", posterior, "--obs", path("obs.npy"),
+                                          "--num-samples", "300", "--out", path("s_again.npy"), "--seed", "4"])
+        XCTAssertEqual(again.status, 0)
+        XCTAssertEqual(try NPYFile.read(path("s_again.npy")).values, samples.values, "same seed, same samples")
+
+        let several = try BinaryRunner.run(["sample", "--posterior", posterior, "--obs", path("obs2.npy"),
+                                            "--num-samples", "100", "--out", path("s2.npy")])
+        XCTAssertEqual(several.status, 0, several.stderr)
+        XCTAssertEqual(try NPYFile.read(path("s2.npy")).shape, [200, 2])
+    }
+
+    func testOneProgressLinePerEpochAndMemberUnlessQuiet() throws {
+        let config = goodConfig.replacingOccurrences(of: "max_epochs: 3", with: "max_epochs: 2")
+        let train = try BinaryRunner.run(["train", try writeConfig(config)])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let epochLines = train.stderr.split(separator: "\n").filter { $0.contains("] epoch ") }
+        XCTAssertEqual(epochLines.count, 2 * 3, train.stderr)
+        XCTAssertTrue(epochLines.allSatisfy { $0.contains("train") && $0.contains("val") && $0.contains("best") && $0.contains("since") })
+        XCTAssertTrue(train.stdout.contains("posterior written to"), train.stdout)
+        let curves = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("runs/small/training.json")))) as! [String: Any]
+        let summary = ((curves["members"] as! [[String: Any]])[0]["summary"] as! [String: Any])
+        XCTAssertEqual((summary["validationCurve"] as? [Double])?.count, 2, "per-epoch curves are saved with the posterior")
+    }
+
+    func testConfigurationErrorsNameTheKeyOrFile() throws {
+        let cases: [(String, String)] = [
+            (goodConfig.replacingOccurrences(of: "seed: 7", with: "seed: 7\nepochs: 3"), "epochs: unknown key"),
+            (goodConfig.replacingOccurrences(of: "x: x.npy", with: "x: missing.npy"), "data.x: no file 'missing.npy'"),
+            (goodConfig.replacingOccurrences(of: "hidden_features: 20", with: "hidden_features: many"), "inference.estimators[0].hidden_features: expected a whole number"),
+            (goodConfig.replacingOccurrences(of: "model: mdn", with: "model: gan"), "inference.estimators[1].model: 'gan' is not one of"),
+            (goodConfig.replacingOccurrences(of: "low: [-1, -1]", with: "low: [-1, 2]"), "prior.uniform: low[1] = 2.0 is not below high[1] = 1.0"),
+            (goodConfig.replacingOccurrences(of: "batch_size: 100", with: "batch_size: 0"), "train.batch_size: must be at least 1"),
+            (goodConfig.replacingOccurrences(of: "method: npe", with: "method: abc"), "inference.method: 'abc' is not one of"),
+        ]
+        for (k, (config, expected)) in cases.enumerated() {
+            let file = try writeConfig(config, name: "bad\(k).yaml")
+            let result = try BinaryRunner.run(["train", file, "--quiet"])
+            XCTAssertNotEqual(result.status, 0, "accepted: \(expected)")
+            XCTAssertTrue(result.stderr.contains(expected) && result.stderr.contains("bad\(k).yaml"),
+                          "expected '\(expected)' in: \(result.stderr)")
+        }
+    }
+
+    func testSampleRejectsAWrongObservationWidth() throws {
+        XCTAssertEqual(try BinaryRunner.run(["train", try writeConfig(goodConfig), "--quiet"]).status, 0)
+        try NPYFile.write(Matrix<Float>([[1, 2]]), to: path("narrow.npy"), oneDimensional: true)
+        let result = try BinaryRunner.run(["sample", "--posterior", path("runs/small"), "--obs", path("narrow.npy"),
+                                           "--num-samples", "10", "--out", path("o.npy")])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("narrow.npy") && result.stderr.contains("width 3"), result.stderr)
+    }
+}
