@@ -25,24 +25,18 @@ struct Sample: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            let model = try loadPosterior(from: posterior)
-            let file = try NPYFile.read(obs)
-            var observations = file.matrix(as: Double.self)
-            if file.isOneDimensional { observations = Matrix(rows: 1, cols: observations.count, observations.storage) }
-            guard observations.cols == model.xDimension else {
-                throw ValidationError("\(obs): observations have \(observations.cols) values but the posterior takes x of width \(model.xDimension)")
-            }
-            var rng = RandomSource(seed: seed)
-            let start = Date()
-            let samples = try model.sample(numSamples, observations: observations, rng: &rng)
-            try NPYFile.write(samples.converted(to: Float.self), to: out)
-            print(String(format: "wrote %d samples (%d per observation × %d) of %d parameters to %@ in %.2f s",
-                         samples.rows, numSamples, observations.rows, samples.cols, out, Date().timeIntervalSince(start)))
-        } catch let error as FileFormatError {
-            throw ValidationError(error.description)
-        } catch let error as PosteriorError {
-            throw ValidationError(error.description)
+        let model = try loadPosterior(from: posterior)
+        let file = try NPYFile.read(obs)
+        var observations = file.matrix(as: Double.self)
+        if file.isOneDimensional { observations = Matrix(rows: 1, cols: observations.count, observations.storage) }
+        guard observations.cols == model.xDimension else {
+            throw ValidationError("\(obs): observations have \(observations.cols) values but the posterior takes x of width \(model.xDimension)")
         }
+        var rng = RandomSource(seed: seed)
+        let start = Date()
+        let samples = try model.sample(numSamples, observations: observations, rng: &rng)
+        try NPYFile.write(samples.converted(to: Float.self), to: out)
+        print(String(format: "wrote %d samples (%d per observation × %d) of %d parameters to %@ in %.2f s",
+                     samples.rows, numSamples, observations.rows, samples.cols, out, Date().timeIntervalSince(start)))
     }
 }

@@ -33,17 +33,8 @@ struct Train: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress lines, only the final summary.") var quiet = false
 
     func run() throws {
-        do {
-            let run = try RunConfiguration.load(path: config)
-            let progress = quiet ? TrainingProgress(quiet: true) : TrainingProgress(quiet: false)
-            let summary = try RunTrainer.train(run, progress: progress)
-            print(summary)
-        } catch let error as ConfigError {
-            throw ValidationError(error.description)
-        } catch let error as FileFormatError {
-            throw ValidationError(error.description)
-        } catch let error as PosteriorError {
-            throw ValidationError(error.description)
-        }
+        let run = try RunConfiguration.load(path: config)
+        let summary = try RunTrainer.train(run, progress: TrainingProgress(quiet: quiet))
+        print(summary)
     }
 }

@@ -29,7 +29,7 @@ public enum PosteriorArchive {
         var trainingMembers: [[String: Any]] = []
         let now = ISO8601DateFormatter().string(from: Date())
         for (k, estimator) in result.ensemble.members.enumerated() {
-            let bytes = EstimatorArchive.weights(of: estimator).encoded()
+            let bytes = SafeTensors(tensors: estimator.stateTensors(), metadata: ["format": "ili"]).encoded()
             try writeFile(Data(bytes), url.appendingPathComponent(memberFile(k)))
             members.append([
                 "index": k, "modelVersion": NSNull(), "weight": result.ensemble.weights[k],
@@ -105,7 +105,7 @@ public enum PosteriorArchive {
                 }
                 let configuration = try decode(DensityEstimatorConfiguration.self, from: estimatorObject)
                 let tensors = try SafeTensors<Float>(decoding: [UInt8](bytes), source: path)
-                estimators.append(try EstimatorArchive.restore(configuration: configuration, weights: tensors, source: path))
+                estimators.append(try makeDensityEstimator(configuration: configuration, tensors: tensors.tensors, source: path))
                 weights.append(weight)
             }
             return DirectPosterior(prior: prior, ensemble: DensityEnsemble(members: estimators, weights: weights))
