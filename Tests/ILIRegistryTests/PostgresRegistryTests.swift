@@ -17,6 +17,7 @@ final class PostgresRegistryTests: XCTestCase {
     func testBadInputIsRefusedWithTheTaskNamedAndNothingStored() throws { try contract.badInputIsRefusedWithTheTaskNamedAndNothingStored() }
     func testABatchThatFailsHalfwayLeavesNoRows() throws { try contract.aBatchThatFailsHalfwayLeavesNoRows() }
     func testTwoWritersAppendingTheSameTasksLoseAndDuplicateNothing() throws { try contract.twoWritersAppendingTheSameTasksLoseAndDuplicateNothing() }
+    func testAWriterKilledMidBatchLeavesNoRows() throws { try contract.aWriterKilledMidBatchLeavesNoRows() }
     func testTwoProcessesAppendingTheSameTasksLoseAndDuplicateNothing() throws { try contract.twoProcessesAppendingTheSameTasksLoseAndDuplicateNothing() }
     func testCrossedBatchesSurviveADeadlock() throws { try contract.crossedBatchesSurviveADeadlock() }
     func testModelVersionsKeepTheirWeightsAndChecksums() throws { try contract.modelVersionsKeepTheirWeightsAndChecksums() }

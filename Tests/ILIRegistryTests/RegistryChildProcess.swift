@@ -10,6 +10,7 @@ enum ChildAppender {
     static let roundVariable = "ILI_TEST_CHILD_ROUND"
     static let reversedVariable = "ILI_TEST_CHILD_REVERSED"
     static let startVariable = "ILI_TEST_CHILD_START_AT"
+    static let crashFlagVariable = "ILI_TEST_CHILD_CRASH_FLAG"
     static let resultPrefix = "child-inserted="
 
     /// The records every child sends, in batches of 250.
@@ -20,7 +21,7 @@ enum ChildAppender {
 
     /// Starts a child that begins appending at `startAt` (seconds since 1970), so that
     /// children started one after the other still write at the same time.
-    static func start(url: String, round: Int64, reversed: Bool, startAt: Double) throws -> (Process, Pipe) {
+    static func start(url: String, round: Int64, reversed: Bool, startAt: Double, crashFlag: String? = nil) throws -> (Process, Pipe) {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw XCTSkip("no /proc/self/exe: the two-process test runs on Linux")
@@ -33,6 +34,7 @@ enum ChildAppender {
         env[roundVariable] = String(round)
         env[reversedVariable] = reversed ? "1" : "0"
         env[startVariable] = String(startAt)
+        env[crashFlagVariable] = crashFlag
         process.environment = env
         let out = Pipe()
         process.standardOutput = out
@@ -62,6 +64,16 @@ final class RegistryChildProcessTests: XCTestCase {
         guard let url = env[ChildAppender.urlVariable], let round = env[ChildAppender.roundVariable].flatMap(Int64.init) else { return }
         let registry = try Registry(url: url)
         defer { registry.close() }
+        if let flag = env[ChildAppender.crashFlagVariable] {
+            // Halfway through one 2,500-record batch (after its first INSERT), say so and
+            // wait to be killed.
+            registry.faultAfterInsertChunk = { _ in
+                FileManager.default.createFile(atPath: flag, contents: Data("halfway".utf8))
+                Thread.sleep(forTimeInterval: 60)
+            }
+            try registry.appendSimulations(round: round, records(0..<2_500), worker: "doomed")
+            return
+        }
         var batches = ChildAppender.batches
         if env[ChildAppender.reversedVariable] == "1" { batches.reverse() }
         if let startAt = env[ChildAppender.startVariable].flatMap(Double.init) {

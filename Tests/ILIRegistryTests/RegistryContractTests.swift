@@ -255,6 +255,25 @@ struct RegistryContract {
         }
     }
 
+    func aWriterKilledMidBatchLeavesNoRows() throws {
+        try withRegistry(backend) { registry, scratch in
+            let (_, round) = try seedExperiment(registry)
+            let flag = FileManager.default.temporaryDirectory.appendingPathComponent("ili-crash-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: flag) }
+            let child = try ChildAppender.start(url: scratch.url, round: round.id, reversed: false, startAt: 0, crashFlag: flag)
+            let deadline = Date().addingTimeInterval(60)
+            while !FileManager.default.fileExists(atPath: flag) && Date() < deadline && child.0.isRunning {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: flag), "the child never got halfway")
+            kill(child.0.processIdentifier, SIGKILL)
+            child.0.waitUntilExit()
+            XCTAssertEqual(try registry.round(id: round.id).validSimulations, 0)
+            // The killed transaction's rows are gone for good: the whole batch goes in again.
+            XCTAssertEqual(try registry.appendSimulations(round: round.id, records(0..<2_500), worker: "w").inserted, 2_500)
+        }
+    }
+
     func twoProcessesAppendingTheSameTasksLoseAndDuplicateNothing() throws {
         try withRegistry(backend) { registry, scratch in
             let (_, round) = try seedExperiment(registry)
