@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import ILIRegistry
+
+/// `ili registry export POSTERIOR_ID DIR`
+struct RegistryExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a posterior as a directory that `ili sample` reads.",
+        discussion: """
+            DIR gets posterior.json (method, prior, ensemble members and weights), training.json \
+            (rounds and training summaries) and members/<i>.safetensors, as specified in \
+            schemas/posterior-directory.md. DIR must not exist or be empty; the files appear all \
+            at once. POSTERIOR_ID is posterior-N or N.
+            """
+    )
+
+    @OptionGroup var options: RegistryOptions
+    @Argument(help: "The posterior, e.g. posterior-2.") var posterior: String
+    @Argument(help: "The directory to create.") var directory: String
+
+    func run() throws {
+        guard let id = RecordName(parsing: posterior).flatMap({ $0.kind == .posterior ? $0.id : nil }) ?? Int64(posterior) else {
+            throw ValidationError("`\(posterior)` is not a posterior id: write posterior-N or N (see `ili registry posteriors`)")
+        }
+        let registry = try options.open()
+        defer { registry.close() }
+        let dir = URL(fileURLWithPath: directory)
+        let files = try registry.exportPosterior(id: id, to: dir)
+        if options.json { return try RegistryOutput.print(json: ["directory": dir.path, "files": files]) }
+        print("exported posterior-\(id) to \(dir.path):")
+        for file in files { print("  " + file) }
+    }
+}
