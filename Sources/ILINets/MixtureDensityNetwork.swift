@@ -142,74 +142,144 @@ public func gaussianMixtureLogDensity<Scalar>(_ y: Variable<Scalar>, logits: Var
     precondition(pairs == 0 || (uv != nil && uv!.cols == kCount * pairs && uv!.rows == m), "off-diagonal entries for \(kCount) components of dimension \(d)")
     let constant = -Scalar(d) / 2 * Scalar.log(2 * Scalar.pi)
 
-    // Per row and component: the residual r = y − μ, v = U r and the component log-density.
-    var residuals = Matrix<Scalar>(rows: m, cols: kCount * d, repeating: 0)
-    var whitened = Matrix<Scalar>(rows: m, cols: kCount * d, repeating: 0)
-    var componentLogDensity = Matrix<Scalar>(rows: m, cols: kCount, repeating: 0)
-    var logWeights = Matrix<Scalar>(rows: m, cols: kCount, repeating: 0)
-    let out = Matrix<Scalar>(rows: m, cols: 1) { result in
+    // Per row and component: the residual r = y − μ, v = U r, the diagonal of U and the
+    // component's log-density (with its log-weight), all kept for the backward pass.
+    let width = kCount * d
+    var residuals = [Scalar](repeating: 0, count: m * width)
+    var whitened = [Scalar](repeating: 0, count: m * width)
+    var diagonals = [Scalar](repeating: 0, count: m * width)
+    var componentLogDensity = [Scalar](repeating: 0, count: m * kCount)
+    var weights = [Scalar](repeating: 0, count: m * kCount)
+    var out = Matrix<Scalar>(rows: m, cols: 1, repeating: 0)
+    av.storage.withUnsafeBufferPointer { a in
+        diagonals.withUnsafeMutableBufferPointer { u in Scalar.exp(a, into: u) }
+    }
+    yv.storage.withUnsafeBufferPointer { yb in
+    lv.storage.withUnsafeBufferPointer { lb in
+    mv.storage.withUnsafeBufferPointer { mb in
+    av.storage.withUnsafeBufferPointer { ab in
+    (uv?.storage ?? []).withUnsafeBufferPointer { ub in
+    residuals.withUnsafeMutableBufferPointer { rb in
+    whitened.withUnsafeMutableBufferPointer { vb in
+    diagonals.withUnsafeBufferPointer { db in
+    componentLogDensity.withUnsafeMutableBufferPointer { cb in
+    weights.withUnsafeMutableBufferPointer { wb in
+    out.storage.withUnsafeMutableBufferPointer { ob in
         for row in 0..<m {
             var top = -Scalar.infinity
-            for k in 0..<kCount { top = Swift.max(top, lv[row, k]) }
+            for k in 0..<kCount { top = Swift.max(top, lb[row * kCount + k]) }
             var total: Scalar = 0
-            for k in 0..<kCount { total += Scalar.exp(lv[row, k] - top) }
+            for k in 0..<kCount {
+                let e = Scalar.exp(lb[row * kCount + k] - top)
+                wb[row * kCount + k] = e
+                total += e
+            }
             let logNormalizer = top + Scalar.log(total)
             var best = -Scalar.infinity
             for k in 0..<kCount {
-                logWeights[row, k] = lv[row, k] - logNormalizer
+                wb[row * kCount + k] /= total
+                let o = row * width + k * d
                 var logDet: Scalar = 0
                 for i in 0..<d {
-                    residuals[row, k * d + i] = yv[row, i] - mv[row, k * d + i]
-                    logDet += av[row, k * d + i]
+                    rb[o + i] = yb[row * d + i] - mb[o + i]
+                    logDet += ab[o + i]
                 }
                 var quadratic: Scalar = 0
+                let uo = (row * kCount + k) * pairs
                 for i in 0..<d {
-                    var s = Scalar.exp(av[row, k * d + i]) * residuals[row, k * d + i]
+                    var s = db[o + i] * rb[o + i]
+                    var index = uo + i * (2 * d - i - 1) / 2
                     for j in (i + 1)..<d where j > i {
-                        s += uv![row, k * pairs + upperIndex(i, j, d)] * residuals[row, k * d + j]
+                        s += ub[index] * rb[o + j]
+                        index += 1
                     }
-                    whitened[row, k * d + i] = s
+                    vb[o + i] = s
                     quadratic += s * s
                 }
-                let lp = logWeights[row, k] + logDet + constant - quadratic / 2
-                componentLogDensity[row, k] = lp
+                let lp = lb[row * kCount + k] - logNormalizer + logDet + constant - quadratic / 2
+                cb[row * kCount + k] = lp
                 best = Swift.max(best, lp)
             }
             var s: Scalar = 0
-            for k in 0..<kCount { s += Scalar.exp(componentLogDensity[row, k] - best) }
-            result[row] = best + Scalar.log(s)
+            for k in 0..<kCount { s += Scalar.exp(cb[row * kCount + k] - best) }
+            ob[row] = best + Scalar.log(s)
         }
     }
+    }
+    }
+    }
+    }
+    }
+    }
+    }
+    }
+    }
+    }
+    let result = out
     var inputs = [y, logits, means, logDiagonal]
     if let offDiagonal { inputs.append(offDiagonal) }
-    return y.tape.record(out, inputs: inputs) { tape, g in
+    return y.tape.record(result, inputs: inputs) { tape, g in
         var gy = Matrix<Scalar>(rows: m, cols: d, repeating: 0)
         var gl = Matrix<Scalar>(rows: m, cols: kCount, repeating: 0)
-        var gm = Matrix<Scalar>(rows: m, cols: kCount * d, repeating: 0)
-        var ga = Matrix<Scalar>(rows: m, cols: kCount * d, repeating: 0)
+        var gm = Matrix<Scalar>(rows: m, cols: width, repeating: 0)
+        var ga = Matrix<Scalar>(rows: m, cols: width, repeating: 0)
         var gu = Matrix<Scalar>(rows: m, cols: kCount * pairs, repeating: 0)
-        for row in 0..<m {
-            let gRow = g.storage[row]
-            for k in 0..<kCount {
-                // γ = g · responsibility of component k.
-                let gamma = gRow * Scalar.exp(componentLogDensity[row, k] - out.storage[row])
-                gl[row, k] = gamma - gRow * Scalar.exp(logWeights[row, k])
-                for j in 0..<d {
-                    // ∂(−½‖U r‖²)/∂r_j = −(Uᵀ v)_j
-                    var utv = Scalar.exp(av[row, k * d + j]) * whitened[row, k * d + j]
-                    for i in 0..<j { utv += uv![row, k * pairs + upperIndex(i, j, d)] * whitened[row, k * d + i] }
-                    let gr = -gamma * utv
-                    gy[row, j] += gr
-                    gm[row, k * d + j] = -gr
-                }
-                for i in 0..<d {
-                    let vi = whitened[row, k * d + i]
-                    ga[row, k * d + i] = gamma * (1 - vi * Scalar.exp(av[row, k * d + i]) * residuals[row, k * d + i])
-                    for j in (i + 1)..<d where j > i {
-                        gu[row, k * pairs + upperIndex(i, j, d)] = -gamma * vi * residuals[row, k * d + j]
+        var utv = [Scalar](repeating: 0, count: d)
+        g.storage.withUnsafeBufferPointer { gb in
+        result.storage.withUnsafeBufferPointer { ob in
+        (uv?.storage ?? []).withUnsafeBufferPointer { ub in
+        residuals.withUnsafeBufferPointer { rb in
+        whitened.withUnsafeBufferPointer { vb in
+        diagonals.withUnsafeBufferPointer { db in
+        componentLogDensity.withUnsafeBufferPointer { cb in
+        weights.withUnsafeBufferPointer { wb in
+        gy.storage.withUnsafeMutableBufferPointer { gyb in
+        gl.storage.withUnsafeMutableBufferPointer { glb in
+        gm.storage.withUnsafeMutableBufferPointer { gmb in
+        ga.storage.withUnsafeMutableBufferPointer { gab in
+        gu.storage.withUnsafeMutableBufferPointer { gub in
+        utv.withUnsafeMutableBufferPointer { t in
+            for row in 0..<m {
+                let gRow = gb[row]
+                for k in 0..<kCount {
+                    // γ = g · responsibility of component k.
+                    let gamma = gRow * Scalar.exp(cb[row * kCount + k] - ob[row])
+                    glb[row * kCount + k] = gamma - gRow * wb[row * kCount + k]
+                    let o = row * width + k * d
+                    let uo = (row * kCount + k) * pairs
+                    // Uᵀv, accumulated row by row of U.
+                    for j in 0..<d { t[j] = db[o + j] * vb[o + j] }
+                    for i in 0..<d {
+                        let vi = vb[o + i]
+                        var index = uo + i * (2 * d - i - 1) / 2
+                        for j in (i + 1)..<d where j > i {
+                            t[j] += ub[index] * vi
+                            gub[index] = -gamma * vi * rb[o + j]
+                            index += 1
+                        }
+                        gab[o + i] = gamma * (1 - vi * db[o + i] * rb[o + i])
+                    }
+                    // ∂(−½‖U r‖²)/∂r = −Uᵀv.
+                    for j in 0..<d {
+                        let gr = -gamma * t[j]
+                        gyb[row * d + j] += gr
+                        gmb[o + j] = -gr
                     }
                 }
             }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
         }
         tape.accumulateGradient(gy, into: y)
         tape.accumulateGradient(gl, into: logits)

@@ -125,11 +125,11 @@ final class ClassifierAndEmbeddingTests: XCTestCase {
         let model: any ConditionalDensityEstimator<Float> = try makeDensityEstimator(config, rng: &rng)
         let embeddingWeightsBefore = model.parameters.filter { $0.name.hasPrefix("embedding") }.map(\.value)
         let (trainY, trainC) = draw(6000, seed: 8), (testY, testC) = draw(2000, seed: 9)
-        fit(model, y: trainY, context: trainC, epochs: 20, learningRate: 2e-3)
+        fit(model, y: trainY, context: trainC, epochs: 40, learningRate: 2e-3)
         let heldOut = mean(try model.logProb(of: testY, given: testC))
         let truth = mean((0..<2000).map { trueLogProb(testY.row($0), testC.row($0)) })
-        // Ignoring the series scores about −2.8 (the prior); the truth is about +0.1.
-        XCTAssertGreaterThan(heldOut, truth - 0.35, "held-out \(heldOut) vs true \(truth)")
+        // Ignoring the series scores about −2.8 (the prior); the truth is about +2.1.
+        XCTAssertGreaterThan(heldOut, truth - 0.5, "held-out \(heldOut) vs true \(truth)")
         let embeddingWeightsAfter = model.parameters.filter { $0.name.hasPrefix("embedding") }.map(\.value)
         XCTAssertNotEqual(embeddingWeightsBefore, embeddingWeightsAfter, "the embedding was not trained")
     }
