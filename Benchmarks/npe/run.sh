@@ -73,7 +73,8 @@ printf '%-10s | %9.1f | %6s | %12s | %8.2f / %-7.2f | %5s / %-5s\n' ili "$ili_tr
 if [ "$skip_sbi" = 0 ]; then
     python3 - "$sbi_json" "$ili_train" "${sbi_c2st[0]}" "${sbi_c2st[1]}" <<'PY'
 import json, sys
-d = json.loads(sys.argv[1]); ili_train = float(sys.argv[2])
+text = sys.argv[1]
+d = json.loads(text[text.rindex("{"):]); ili_train = float(sys.argv[2])
 print("%-10s | %9.1f | %6d | %12.4f | %8.2f / %-7.2f | %5s / %-5s" % (d["impl"][:10], d["train_seconds"], d["epochs"],
       d["best_validation_log_prob"], d["sample_seconds"][0], d["sample_seconds"][1], sys.argv[3], sys.argv[4]))
 print("training speed-up (sbi / ili): %.1fx" % (d["train_seconds"] / ili_train))

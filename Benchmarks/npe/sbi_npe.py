@@ -34,7 +34,8 @@ def main():
                                                  validation_fraction=0.1, stop_after_epochs=20)
     train_seconds = time.perf_counter() - t0
     summary = inference._summary
-    best = summary.get("best_validation_log_prob", summary.get("best_validation_loss", [float("nan")]))
+    # sbi records the best validation loss, the negative mean log-probability.
+    best_loss = summary.get("best_validation_loss", [float("nan")])
     posterior = inference.build_posterior()
     sample_seconds = []
     for k, path in enumerate(a.obs):
@@ -45,7 +46,7 @@ def main():
         np.save(f"{a.out_prefix}{k + 1}.npy", s.numpy().astype(np.float32))
     print(json.dumps({"impl": f"sbi {sbi.__version__}", "train_seconds": train_seconds,
                       "epochs": int(summary["epochs_trained"][-1]),
-                      "best_validation_log_prob": float(best[-1]) if len(best) else float("nan"),
+                      "best_validation_log_prob": -float(best_loss[-1]) if len(best_loss) else float("nan"),
                       "sample_seconds": sample_seconds}))
 
 
