@@ -90,7 +90,7 @@ public final class MixtureDensityNetwork<Scalar: TensorScalar>: ConditionalDensi
         for r in 0..<context.rows {
             let weights = (0..<kCount).map { Double(logits[r, $0]) }
             let top = weights.max()!
-            let probabilities = weights.map { Foundation_exp($0 - top) }
+            let probabilities = weights.map { Double.exp($0 - top) }
             for s in 0..<count {
                 let k = rng.categorical(probabilities)
                 for i in 0..<d { v[i] = rng.normal(Scalar.self) }
@@ -110,9 +110,6 @@ public final class MixtureDensityNetwork<Scalar: TensorScalar>: ConditionalDensi
         return featureStandardization.invert(z)
     }
 }
-
-@inlinable
-func Foundation_exp(_ x: Double) -> Double { Double.exp(x) }
 
 /// The position of entry (i, j), i < j, among the strictly-upper entries of a d×d matrix
 /// stored row by row.

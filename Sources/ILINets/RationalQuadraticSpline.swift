@@ -300,13 +300,6 @@ public struct RationalQuadraticSpline<Scalar: TensorScalar>: Sendable {
     }
 
     @inlinable
-    func evaluate(_ v: Scalar, _ knots: Knots) -> LocalEvaluation {
-        let k = bin(of: v, in: knots.xs)
-        return evaluate(v, bin: k, xk: knots.xs[k], w: knots.xs[k + 1] - knots.xs[k], yk: knots.ys[k],
-                        h: knots.ys[k + 1] - knots.ys[k], dk: knots.derivatives[k], dk1: knots.derivatives[k + 1])
-    }
-
-    @inlinable
     func evaluate(_ v: Scalar, bin k: Int, xk: Scalar, w: Scalar, yk: Scalar, h: Scalar, dk: Scalar, dk1: Scalar) -> LocalEvaluation {
         let s = h / w
         let xi = (v - xk) / w
