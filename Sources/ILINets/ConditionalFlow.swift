@@ -87,7 +87,7 @@ public final class ConditionalFlow<Scalar: TensorScalar>: ConditionalDensityEsti
             case .maf:
                 steps.append(.affineAutoregressive(AffineAutoregressiveTransform(
                     features: d, context: context, hidden: config.hiddenFeatures, blocks: config.blockCount,
-                    activation: activation, rng: &rng, name: "steps.\(t).made")))
+                    activation: activation, residual: config.resolvedResidualBlocks, rng: &rng, name: "steps.\(t).made")))
                 steps.append(.permutation(permutation()))
             default:
                 steps.append(.splineCoupling(SplineCouplingTransform(

@@ -42,7 +42,8 @@ public struct DensityEstimatorConfiguration: Codable, Sendable, Equatable {
     public var hiddenFeatures: Int = 50
     /// Flow steps (MAF, NSF).
     public var transformCount: Int = 5
-    /// Hidden blocks of each conditioner (MADE layers, residual blocks, MDN layers).
+    /// Hidden blocks of each conditioner (MADE layers, residual blocks, MDN layers); the
+    /// `.made(...)` preset uses 5 residual blocks, as sbi.
     public var blockCount: Int = 2
     /// Spline bins (NSF).
     public var binCount: Int = 10
@@ -52,6 +53,9 @@ public struct DensityEstimatorConfiguration: Codable, Sendable, Equatable {
     public var componentCount: Int = 10
     /// The conditioners' activation; `nil` means the kind's default (MAF tanh, others ReLU).
     public var activation: Activation?
+    /// Residual MADE blocks; `nil` means the kind's default (residual for `.made`, as sbi's
+    /// MADE estimator, plain layers for MAF).
+    public var residualBlocks: Bool?
     /// Permutations between MAF steps.
     public var permutation: PermutationKind = .random
     /// Mixing between NSF couplings.
@@ -78,7 +82,7 @@ public struct DensityEstimatorConfiguration: Codable, Sendable, Equatable {
     public static func mdn(features: Int, context: Int) -> Self { Self(kind: .mdn, featureCount: features, contextCount: context) }
     public static func made(features: Int, context: Int) -> Self {
         var c = Self(kind: .made, featureCount: features, contextCount: context)
-        c.blockCount = 2
+        c.blockCount = 5
         return c
     }
 
@@ -86,6 +90,9 @@ public struct DensityEstimatorConfiguration: Codable, Sendable, Equatable {
     public var resolvedActivation: Activation {
         activation ?? (kind == .maf ? .tanh : .relu)
     }
+
+    /// Whether MADE blocks are residual, as configured or by the kind's default.
+    public var resolvedResidualBlocks: Bool { residualBlocks ?? (kind == .made) }
 
     /// The width of the context the conditioners see: the embedding's output, or the raw context.
     public var conditionerContextCount: Int {

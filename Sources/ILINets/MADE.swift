@@ -13,6 +13,10 @@ import RealModule
 /// masked output layer with `outputsPerFeature` outputs per feature, grouped by kind:
 /// output column `k·D + i` is the k-th parameter of feature i.
 ///
+/// With `residual`, each block is instead `h + L₂(act(L₁(act(h)) + C(c)))` with masked
+/// L₁, L₂ (L₂ starting within ±10⁻³, so a fresh block is nearly the identity) and a
+/// context term C per block, and no activation follows the input layer.
+///
 /// ```swift
 /// let made = MADE<Float>(features: 3, context: 2, hidden: 50, blocks: 2, outputsPerFeature: 2,
 ///                        activation: .tanh, rng: &rng, name: "maf.0")
@@ -25,9 +29,13 @@ public final class MADE<Scalar: TensorScalar> {
     /// (weight, mask, bias) of each masked layer, input layer first and output layer last.
     public let maskedLayers: [(weight: Parameter<Scalar>, mask: Matrix<Scalar>, bias: Parameter<Scalar>)]
     public let contextLayer: Linear<Scalar>?
+    /// Whether the hidden blocks are residual (two masked layers each).
+    public let residual: Bool
+    /// The context term of each residual block.
+    public let blockContextLayers: [Linear<Scalar>]
 
     public init(features: Int, context: Int, hidden: Int, blocks: Int, outputsPerFeature: Int,
-                activation: Activation, rng: inout RandomSource, name: String) {
+                activation: Activation, residual: Bool = false, rng: inout RandomSource, name: String) {
         precondition(features >= 1, "MADE needs at least one feature")
         featureCount = features
         self.outputsPerFeature = outputsPerFeature
@@ -58,16 +66,31 @@ public final class MADE<Scalar: TensorScalar> {
             return (w, mask, b)
         }
         var layers = [maskedLayer(inputDegrees, hiddenDegrees, strict: false, "input")]
+        var blockContext: [Linear<Scalar>] = []
         for k in 0..<blocks {
-            layers.append(maskedLayer(hiddenDegrees, hiddenDegrees, strict: false, "block\(k)"))
+            if residual {
+                layers.append(maskedLayer(hiddenDegrees, hiddenDegrees, strict: false, "block\(k).first"))
+                let second = maskedLayer(hiddenDegrees, hiddenDegrees, strict: false, "block\(k).second")
+                second.0.value = rng.uniformMatrix(rows: hidden, cols: hidden, low: -1e-3, high: 1e-3)
+                second.2.value = rng.uniformMatrix(rows: 1, cols: hidden, low: -1e-3, high: 1e-3)
+                layers.append(second)
+                if context > 0 {
+                    blockContext.append(Linear(inputs: context, outputs: hidden, rng: &rng, name: "\(name).block\(k).context"))
+                }
+            } else {
+                layers.append(maskedLayer(hiddenDegrees, hiddenDegrees, strict: false, "block\(k)"))
+            }
         }
         layers.append(maskedLayer(hiddenDegrees, outputDegrees, strict: true, "output"))
         maskedLayers = layers.map { (weight: $0.0, mask: $0.1, bias: $0.2) }
         contextLayer = context > 0 ? Linear(inputs: context, outputs: hidden, rng: &rng, name: "\(name).context") : nil
+        self.residual = residual
+        blockContextLayers = blockContext
     }
 
     @inlinable
     public func callAsFunction(_ y: Variable<Scalar>, context: Variable<Scalar>?) -> Variable<Scalar> {
+        if residual { return residualForward(y, context: context) }
         let tape = y.tape
         let first = maskedLayers[0]
         var h: Variable<Scalar>
@@ -87,7 +110,27 @@ public final class MADE<Scalar: TensorScalar> {
         return h
     }
 
+    @inlinable
+    func residualForward(_ y: Variable<Scalar>, context: Variable<Scalar>?) -> Variable<Scalar> {
+        let tape = y.tape
+        func layer(_ k: Int, _ x: Variable<Scalar>) -> Variable<Scalar> {
+            let l = maskedLayers[k]
+            return denseLayer(x, weight: tape.read(l.weight), bias: tape.read(l.bias), mask: l.mask, activation: .identity)
+        }
+        var h = layer(0, y)
+        if let contextLayer, let context { h = h + contextLayer(context, activation: activation) }
+        let blocks = (maskedLayers.count - 2) / 2
+        for b in 0..<blocks {
+            var t = layer(1 + 2 * b, activation.apply(h))
+            if let context, !blockContextLayers.isEmpty { t = t + blockContextLayers[b](context) }
+            t = layer(2 + 2 * b, activation.apply(t))
+            h = h + t
+        }
+        return layer(maskedLayers.count - 1, h)
+    }
+
     public var parameters: [Parameter<Scalar>] {
         maskedLayers.flatMap { [$0.weight, $0.bias] } + (contextLayer?.parameters ?? [])
+            + blockContextLayers.flatMap(\.parameters)
     }
 }

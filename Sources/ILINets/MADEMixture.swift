@@ -25,7 +25,8 @@ public final class MADEMixture<Scalar: TensorScalar>: ConditionalDensityEstimato
         embedding = configuration.embedding.map { EmbeddingNetwork(configuration: $0, rng: &rng, name: "embedding") }
         made = MADE(features: d, context: configuration.conditionerContextCount, hidden: configuration.hiddenFeatures,
                     blocks: configuration.blockCount, outputsPerFeature: 3 * configuration.componentCount,
-                    activation: configuration.resolvedActivation, rng: &rng, name: "made")
+                    activation: configuration.resolvedActivation, residual: configuration.resolvedResidualBlocks,
+                    rng: &rng, name: "made")
         // Components start equally weighted with unit spread and means spread evenly over
         // [−2, 2] (in z-scored units): with nearly equal means the components would
         // receive nearly equal gradients and move together, staying one Gaussian for long.

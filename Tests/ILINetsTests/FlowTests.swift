@@ -115,3 +115,51 @@ final class FlowTests: XCTestCase {
         }
     }
 }
+
+final class MADETests: XCTestCase {
+    /// Output k·D + i may depend on features 0..<i only: perturbing feature j ≥ i leaves it unchanged,
+    /// while earlier features (and the context) do move it.
+    func testOutputsAreAutoregressive() {
+        for residual in [false, true] {
+            for context in [0, 2] {
+                var rng = RandomSource(seed: 81)
+                let d = 4
+                let made = MADE<Double>(features: d, context: context, hidden: 12, blocks: 2, outputsPerFeature: 3,
+                                        activation: .tanh, residual: residual, rng: &rng, name: "m")
+                for p in made.parameters {   // generic weights, not near-identity residual blocks
+                    p.value.add(rng.normalMatrix(rows: p.value.rows, cols: p.value.cols), scaledBy: 0.3)
+                }
+                let y: Matrix<Double> = rng.normalMatrix(rows: 1, cols: d)
+                let c: Matrix<Double> = rng.normalMatrix(rows: 1, cols: context)
+                func outputs(_ y: Matrix<Double>, _ c: Matrix<Double>) -> Matrix<Double> {
+                    let tape = Tape<Double>()
+                    return made(tape.constant(y), context: context > 0 ? tape.constant(c) : nil).value
+                }
+                let base = outputs(y, c)
+                for j in 0..<d {
+                    var moved = y
+                    moved.storage[j] += 0.5
+                    let changed = outputs(moved, c)
+                    for o in 0..<base.cols {
+                        let feature = o % d
+                        let delta = abs(changed.storage[o] - base.storage[o])
+                        if j >= feature {
+                            XCTAssertEqual(delta, 0, "residual \(residual), context \(context): output \(o) depends on feature \(j)")
+                        } else {
+                            XCTAssertGreaterThan(delta, 1e-9, "residual \(residual), context \(context): output \(o) ignores feature \(j)")
+                        }
+                    }
+                }
+                if context > 0 {
+                    var movedContext = c
+                    movedContext.storage[0] += 0.5
+                    let changed = outputs(y, movedContext)
+                    for o in 0..<base.cols {
+                        XCTAssertGreaterThan(abs(changed.storage[o] - base.storage[o]), 1e-9,
+                                             "residual \(residual): output \(o) ignores the context")
+                    }
+                }
+            }
+        }
+    }
+}
