@@ -1,4 +1,6 @@
+import Foundation
 import RealModule
+import Yams
 
 /// Everything needed to rebuild a density estimator: its kind, sizes and options.
 ///
@@ -97,6 +99,61 @@ public struct DensityEstimatorConfiguration: Codable, Sendable, Equatable {
     /// The width of the context the conditioners see: the embedding's output, or the raw context.
     public var conditionerContextCount: Int {
         embedding?.outputCount ?? contextCount
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, featureCount, contextCount, hiddenFeatures, transformCount, blockCount, binCount, tailBound,
+             componentCount, activation, residualBlocks, permutation, couplingMixing, zScoreFeatures, zScoreContext,
+             structuredContext, embedding, permutations
+    }
+
+    /// Reads a configuration in which every field but `kind`, `featureCount` and
+    /// `contextCount` may be left out (it then takes its default), so that files written
+    /// by hand stay short and files written by older versions still load.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(kind: try c.decode(Kind.self, forKey: .kind),
+                  featureCount: try c.decode(Int.self, forKey: .featureCount),
+                  contextCount: try c.decode(Int.self, forKey: .contextCount))
+        if kind == .made { blockCount = 5 }
+        hiddenFeatures = try c.decodeIfPresent(Int.self, forKey: .hiddenFeatures) ?? hiddenFeatures
+        transformCount = try c.decodeIfPresent(Int.self, forKey: .transformCount) ?? transformCount
+        blockCount = try c.decodeIfPresent(Int.self, forKey: .blockCount) ?? blockCount
+        binCount = try c.decodeIfPresent(Int.self, forKey: .binCount) ?? binCount
+        tailBound = try c.decodeIfPresent(Double.self, forKey: .tailBound) ?? tailBound
+        componentCount = try c.decodeIfPresent(Int.self, forKey: .componentCount) ?? componentCount
+        activation = try c.decodeIfPresent(Activation.self, forKey: .activation)
+        residualBlocks = try c.decodeIfPresent(Bool.self, forKey: .residualBlocks)
+        permutation = try c.decodeIfPresent(PermutationKind.self, forKey: .permutation) ?? permutation
+        couplingMixing = try c.decodeIfPresent(CouplingMixing.self, forKey: .couplingMixing) ?? couplingMixing
+        zScoreFeatures = try c.decodeIfPresent(Bool.self, forKey: .zScoreFeatures) ?? zScoreFeatures
+        zScoreContext = try c.decodeIfPresent(Bool.self, forKey: .zScoreContext) ?? zScoreContext
+        structuredContext = try c.decodeIfPresent(Bool.self, forKey: .structuredContext) ?? structuredContext
+        embedding = try c.decodeIfPresent(EmbeddingConfiguration.self, forKey: .embedding)
+        permutations = try c.decodeIfPresent([[Int]].self, forKey: .permutations)
+    }
+
+    /// Parses and validates a YAML (or JSON) document, e.g.
+    ///
+    /// ```yaml
+    /// kind: nsf
+    /// featureCount: 3
+    /// contextCount: 128
+    /// transformCount: 8
+    /// embedding:
+    ///   inputCount: 128
+    ///   layers:
+    ///     - {type: conv1d, channels: 8, kernel: 5, activation: relu}
+    ///     - {type: maxPool, size: 4}
+    ///     - {type: dense, width: 16}
+    /// ```
+    public init(yaml: String) throws {
+        do {
+            self = try YAMLDecoder().decode(DensityEstimatorConfiguration.self, from: yaml)
+        } catch {
+            throw ConfigurationError(message: "not a density estimator configuration (needs kind: maf|nsf|mdn|made, featureCount and contextCount): \(error)")
+        }
+        try validate()
     }
 
     /// Checks sizes and options, naming what to change.

@@ -1,5 +1,6 @@
 import Foundation
 import RealModule
+import Yams
 
 /// What a ratio classifier is made of. Defaults are sbi's.
 public struct ClassifierConfiguration: Codable, Sendable, Equatable {
@@ -28,6 +29,37 @@ public struct ClassifierConfiguration: Codable, Sendable, Equatable {
         self.architecture = architecture
         self.parameterCount = parameterCount
         self.dataCount = dataCount
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case architecture, parameterCount, dataCount, hiddenFeatures, blockCount, activation, zScoreParameters,
+             zScoreData, structuredData, embedding
+    }
+
+    /// Reads a configuration in which every field but `parameterCount` and `dataCount` may
+    /// be left out, taking its default.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(architecture: try c.decodeIfPresent(Architecture.self, forKey: .architecture) ?? .residual,
+                  parameterCount: try c.decode(Int.self, forKey: .parameterCount),
+                  dataCount: try c.decode(Int.self, forKey: .dataCount))
+        hiddenFeatures = try c.decodeIfPresent(Int.self, forKey: .hiddenFeatures) ?? hiddenFeatures
+        blockCount = try c.decodeIfPresent(Int.self, forKey: .blockCount) ?? blockCount
+        activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? activation
+        zScoreParameters = try c.decodeIfPresent(Bool.self, forKey: .zScoreParameters) ?? zScoreParameters
+        zScoreData = try c.decodeIfPresent(Bool.self, forKey: .zScoreData) ?? zScoreData
+        structuredData = try c.decodeIfPresent(Bool.self, forKey: .structuredData) ?? structuredData
+        embedding = try c.decodeIfPresent(EmbeddingConfiguration.self, forKey: .embedding)
+    }
+
+    /// Parses and validates a YAML (or JSON) document with the fields of this type.
+    public init(yaml: String) throws {
+        do {
+            self = try YAMLDecoder().decode(ClassifierConfiguration.self, from: yaml)
+        } catch {
+            throw ConfigurationError(message: "not a classifier configuration (needs parameterCount and dataCount): \(error)")
+        }
+        try validate()
     }
 
     public func validate() throws {

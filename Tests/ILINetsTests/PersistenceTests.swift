@@ -72,6 +72,40 @@ final class PersistenceTests: XCTestCase {
         XCTAssertThrowsError(try loadDensityEstimator(from: temporaryDirectory(), as: Float.self))
     }
 
+    func testConfigurationsFromShortYAML() throws {
+        let config = try DensityEstimatorConfiguration(yaml: """
+            kind: nsf
+            featureCount: 3
+            contextCount: 24
+            transformCount: 4
+            embedding:
+              inputCount: 24
+              layers:
+                - {type: conv1d, channels: 4, kernel: 5, activation: relu}
+                - {type: maxPool, size: 2}
+                - {type: dense, width: 6}
+            """)
+        var expected = DensityEstimatorConfiguration.nsf(features: 3, context: 24)
+        expected.transformCount = 4
+        expected.embedding = EmbeddingConfiguration(inputCount: 24, layers: [
+            .conv1d(channels: 4, kernel: 5, activation: .relu), .maxPool(2), .dense(6)])
+        expected.embedding!.layers[0].stride = nil
+        expected.embedding!.layers[0].padding = nil
+        expected.embedding!.inputChannels = nil   // left out: one channel
+        XCTAssertEqual(config, expected)
+        XCTAssertEqual(try DensityEstimatorConfiguration(yaml: "kind: made\nfeatureCount: 2\ncontextCount: 1").blockCount, 5)
+        XCTAssertThrowsError(try DensityEstimatorConfiguration(yaml: "kind: glow\nfeatureCount: 2\ncontextCount: 1"))
+        XCTAssertThrowsError(try DensityEstimatorConfiguration(yaml: "kind: maf\nfeatureCount: 2\ncontextCount: 3\nbinCount: 1")) { error in
+            XCTAssertTrue("\(error)".contains("binCount"), "\(error)")
+        }
+        let classifier = try ClassifierConfiguration(yaml: "parameterCount: 2\ndataCount: 7\narchitecture: mlp")
+        XCTAssertEqual(classifier.architecture, .mlp)
+        XCTAssertEqual(classifier.hiddenFeatures, 50)
+        // A full configuration round-trips through JSON.
+        let json = try JSONEncoder().encode(config)
+        XCTAssertEqual(try JSONDecoder().decode(DensityEstimatorConfiguration.self, from: json), config)
+    }
+
     func testClassifierReloads() throws {
         for architecture in [ClassifierConfiguration.Architecture.residual, .mlp] {
             var rng = RandomSource(seed: 3)
