@@ -84,9 +84,10 @@ public final class ResidualNetwork<Scalar: TensorScalar> {
             var t = block.first(activation.apply(h), activation: activation)
             t = block.second(t)
             if let gate = block.gate, let context {
-                t = t * gate(context).sigmoid()
+                h = gatedResidual(h, t, context: context, weight: x.tape.read(gate.weight), bias: x.tape.read(gate.bias!))
+            } else {
+                h = h + t
             }
-            h = h + t
         }
         return final(h)
     }
@@ -94,5 +95,48 @@ public final class ResidualNetwork<Scalar: TensorScalar> {
     public var parameters: [Parameter<Scalar>] {
         initial.parameters + blocks.flatMap { $0.first.parameters + $0.second.parameters + ($0.gate?.parameters ?? []) }
             + final.parameters
+    }
+}
+
+/// `h + t ⊙ sigmoid(c·Wᵀ + b)`: a residual block's output gated by the context, as one
+/// tape node with a hand-written backward.
+@inlinable
+public func gatedResidual<Scalar>(_ h: Variable<Scalar>, _ t: Variable<Scalar>, context: Variable<Scalar>,
+                                  weight: Variable<Scalar>, bias: Variable<Scalar>) -> Variable<Scalar> {
+    let hv = h.value, tv = t.value, cv = context.value, wv = weight.value, bv = bias.value
+    let (m, n) = (hv.rows, hv.cols)
+    precondition(tv.rows == m && tv.cols == n && cv.rows == m && wv.rows == n && wv.cols == cv.cols && bv.cols == n,
+                 "gated residual of \(hv.shapeDescription) and \(tv.shapeDescription) with context \(cv.shapeDescription), weight \(wv.shapeDescription)")
+    var pre = Matrix<Scalar>(rows: m, cols: n) { out in
+        bv.storage.withUnsafeBufferPointer { b in
+            for i in 0..<m { (out.baseAddress! + i * n).initialize(from: b.baseAddress!, count: n) }
+        }
+    }
+    pre.addProduct(cv, wv, transposeB: true, beta: 1)
+    let gate = pre.bulk(Scalar.sigmoid)
+    let y = Matrix<Scalar>(rows: m, cols: n) { out in
+        hv.storage.withUnsafeBufferPointer { hb in
+            tv.storage.withUnsafeBufferPointer { tb in
+                gate.storage.withUnsafeBufferPointer { sb in
+                    for i in 0..<out.count { out[i] = hb[i] + tb[i] * sb[i] }
+                }
+            }
+        }
+    }
+    return h.tape.record(y, inputs: h, t, context, weight, bias) { tape, g in
+        if tape.needsGradient(h) { tape.accumulateGradient(g, into: h) }
+        if tape.needsGradient(t) { tape.accumulateGradient(g.zip(gate, *), into: t) }
+        let gPre = Matrix<Scalar>(rows: m, cols: n) { out in
+            g.storage.withUnsafeBufferPointer { gb in
+                tv.storage.withUnsafeBufferPointer { tb in
+                    gate.storage.withUnsafeBufferPointer { sb in
+                        for i in 0..<out.count { out[i] = gb[i] * tb[i] * sb[i] * (1 - sb[i]) }
+                    }
+                }
+            }
+        }
+        if tape.needsGradient(context) { tape.accumulateProduct(into: context, gPre, wv) }
+        if tape.needsGradient(weight) { tape.accumulateProduct(into: weight, gPre, cv, transposeA: true) }
+        if tape.needsGradient(bias) { tape.accumulateGradient(gPre.sumEachColumn(), into: bias) }
     }
 }

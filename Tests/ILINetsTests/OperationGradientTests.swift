@@ -99,6 +99,19 @@ final class OperationGradientTests: XCTestCase {
                        x.maskedLinear(w, mask: mask, bias: b).tanh().value)
     }
 
+    func testGatedResidualGradientsAndValue() {
+        checkGradients([random(4, 5, seed: 91), random(4, 5, seed: 92), random(4, 3, seed: 93), random(5, 3, seed: 94),
+                        random(1, 5, seed: 95)]) { _, v in
+            gatedResidual(v[0], v[1], context: v[2], weight: v[3], bias: v[4])
+        }
+        let tape = Tape<Double>()
+        let v = [random(4, 5, seed: 96), random(4, 5, seed: 97), random(4, 3, seed: 98), random(5, 3, seed: 99),
+                 random(1, 5, seed: 100)].map { tape.constant($0) }
+        let fused = gatedResidual(v[0], v[1], context: v[2], weight: v[3], bias: v[4]).value
+        let plain = (v[0] + v[1] * v[2].linear(v[3], bias: v[4]).sigmoid()).value
+        for i in 0..<fused.count { XCTAssertEqual(fused.storage[i], plain.storage[i], accuracy: 1e-12) }
+    }
+
     func testPoolingGradients() {
         checkGradients([random(3, 2 * 7, seed: 41)]) { _, v in pool1d(v[0], channels: 2, length: 7, size: 2, maximum: true) }
         checkGradients([random(3, 2 * 7, seed: 42)]) { _, v in pool1d(v[0], channels: 2, length: 7, size: 3, maximum: false) }
