@@ -130,7 +130,7 @@ final class DensityEstimatorTests: XCTestCase {
     /// Trains each estimator on 6000 draws (15 epochs of batches of 100) and compares its
     /// mean held-out log-probability on 2000 more with the true one. The margins (nats per
     /// sample) are what these small budgets reach with some room; a model that ignores
-    /// c scores about 1.0 (Gaussian) and 0.3 (banana) below the truth, so they still
+    /// c scores about 1.8 (Gaussian) and 0.26 (banana) below the truth, so they still
     /// catch a model that has not learned the conditional.
     func checkFit(_ name: String, data: (Int, UInt64) -> (y: Matrix<Float>, c: Matrix<Float>, logProb: [Double]),
                   trueLogProb: ([Float], [Float]) -> Double,
