@@ -73,19 +73,19 @@ public struct DensityEstimatorConfiguration: Codable, Sendable, Equatable {
     /// rebuilds exactly; leave `nil` to draw them from the seed.
     public var permutations: [[Int]]?
 
+    /// The defaults of `kind` (sbi's): 2 hidden blocks, or 5 residual blocks for `.made`.
     public init(kind: Kind, featureCount: Int, contextCount: Int) {
         self.kind = kind
         self.featureCount = featureCount
         self.contextCount = contextCount
+        if kind == .made { blockCount = 5 }
     }
 
     public static func maf(features: Int, context: Int) -> Self { Self(kind: .maf, featureCount: features, contextCount: context) }
     public static func nsf(features: Int, context: Int) -> Self { Self(kind: .nsf, featureCount: features, contextCount: context) }
     public static func mdn(features: Int, context: Int) -> Self { Self(kind: .mdn, featureCount: features, contextCount: context) }
     public static func made(features: Int, context: Int) -> Self {
-        var c = Self(kind: .made, featureCount: features, contextCount: context)
-        c.blockCount = 5
-        return c
+        Self(kind: .made, featureCount: features, contextCount: context)
     }
 
     /// The activation in force.
@@ -115,7 +115,6 @@ public struct DensityEstimatorConfiguration: Codable, Sendable, Equatable {
         self.init(kind: try c.decode(Kind.self, forKey: .kind),
                   featureCount: try c.decode(Int.self, forKey: .featureCount),
                   contextCount: try c.decode(Int.self, forKey: .contextCount))
-        if kind == .made { blockCount = 5 }
         hiddenFeatures = try c.decodeIfPresent(Int.self, forKey: .hiddenFeatures) ?? hiddenFeatures
         transformCount = try c.decodeIfPresent(Int.self, forKey: .transformCount) ?? transformCount
         blockCount = try c.decodeIfPresent(Int.self, forKey: .blockCount) ?? blockCount
