@@ -12,7 +12,8 @@ public final class AffineAutoregressiveTransform<Scalar: TensorScalar> {
     public init(features: Int, context: Int, hidden: Int, blocks: Int, activation: Activation,
                 residual: Bool = false, rng: inout RandomSource, name: String) {
         made = MADE(features: features, context: context, hidden: hidden, blocks: blocks,
-                    outputsPerFeature: 2, activation: activation, residual: residual, rng: &rng, name: name)
+                    outputsPerFeature: 2, activation: activation, residual: residual, contextOnlyUnits: false,
+                    rng: &rng, name: name)
     }
 
     public var parameters: [Parameter<Scalar>] { made.parameters }
