@@ -26,27 +26,28 @@ public enum FastFloatMath {
         return r * r * q
     }
 
-    /// eˣ, with x clamped to [−87, 88] (results within float's normal range).
+    /// x = n·ln2 + r with |r| ≤ ln2/2, for x clamped to [−87, 88]: returns r and 2ⁿ.
     @inlinable @inline(__always)
-    public static func exp(_ x: Float) -> Float {
+    static func reduce(_ x: Float) -> (r: Float, scale: Float) {
         let xc = Swift.min(Swift.max(x, -87), 88)
         let shifted = xc * log2e + roundingShift
         let n = shifted - roundingShift
         let r = (xc - n * ln2Hi) - n * ln2Lo
         let bits = (shifted.bitPattern &- roundingShift.bitPattern &+ 127) << 23
-        let scale = Float(bitPattern: bits)
+        return (r, Float(bitPattern: bits))
+    }
+
+    /// eˣ, with x clamped to [−87, 88] (results within float's normal range).
+    @inlinable @inline(__always)
+    public static func exp(_ x: Float) -> Float {
+        let (r, scale) = reduce(x)
         return scale * (1 + r + expm1Tail(r))
     }
 
     /// eˣ − 1, accurate near zero (no cancellation), for x in [−87, 88].
     @inlinable @inline(__always)
     public static func expMinusOne(_ x: Float) -> Float {
-        let xc = Swift.min(Swift.max(x, -87), 88)
-        let shifted = xc * log2e + roundingShift
-        let n = shifted - roundingShift
-        let r = (xc - n * ln2Hi) - n * ln2Lo
-        let bits = (shifted.bitPattern &- roundingShift.bitPattern &+ 127) << 23
-        let scale = Float(bitPattern: bits)
+        let (r, scale) = reduce(x)
         // 2ⁿ·(1 + q) − 1 = 2ⁿ·q + (2ⁿ − 1); exact in the second term, and q alone when n = 0.
         let q = r + expm1Tail(r)
         return scale * q + (scale - 1)
