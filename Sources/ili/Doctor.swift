@@ -51,6 +51,12 @@ struct DoctorReport {
             report.lines.append(("OPENBLAS_CORETYPE", coreType))
         }
 
+        report.lines.append(("build target", BuildTarget.assumesAVX2 ? "x86-64 with AVX2 and FMA" : "portable"))
+        let missing = BuildTarget.missingCPUFeatures
+        if !missing.isEmpty {
+            report.problems.append("this CPU lacks \(missing.joined(separator: " and ")), which this build of ili uses; rebuild with `ILI_PORTABLE=1 swift build -c release`.")
+        }
+
         report.lines.append(("libpq", RegistryBackends.libpqVersion))
         report.lines.append(("SQLite", RegistryBackends.sqliteVersion + (RegistryBackends.sqliteIsThreadSafe ? " (thread-safe)" : "")))
         if !RegistryBackends.sqliteIsThreadSafe {
