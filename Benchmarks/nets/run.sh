@@ -23,10 +23,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 if ! "$VENV/bin/python" -c "import torch, nflows, sbi" 2>/dev/null; then
-    echo "installing torch (CPU), nflows and sbi into $VENV" >&2
+    echo "installing torch, nflows and sbi into $VENV" >&2
     "$VENV/bin/pip" install --quiet --upgrade pip
     "$VENV/bin/python" -c "import torch" 2>/dev/null ||
-        "$VENV/bin/pip" install --quiet torch --index-url https://download.pytorch.org/whl/cpu
+        "$VENV/bin/pip" install --quiet torch
     "$VENV/bin/pip" install --quiet nflows sbi
 fi
 
