@@ -58,7 +58,7 @@ done
 
 if [ "$skip_sbi" = 0 ]; then
     ensure_venv torch numpy sbi
-    sbi_json=$("$PYTHON" Benchmarks/npe/sbi_npe.py --theta "$work/theta.npy" --x "$work/x.npy" \
+    sbi_json=$(cd "$work" && "$PYTHON" "$OLDPWD/Benchmarks/npe/sbi_npe.py" --theta "$work/theta.npy" --x "$work/x.npy" \
         --obs "$work/obs_1.npy" "$work/obs_2.npy" --out-prefix "$work/sbi_" --seed "$seed" 2>/dev/null | tail -1)
     sbi_c2st=()
     for k in 1 2; do
