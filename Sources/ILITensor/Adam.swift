@@ -69,18 +69,33 @@ public struct Adam<Scalar: TensorScalar> {
                 gradient.storage.withUnsafeBufferPointer { g in
                     firstMoments[index].withUnsafeMutableBufferPointer { m in
                         secondMoments[index].withUnsafeMutableBufferPointer { v in
-                            for i in 0..<theta.count {
-                                let gi = g[i] + l2 * theta[i]
-                                m[i] = b1 * m[i] + (1 - b1) * gi
-                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                                let denominator = Scalar.sqrt(v[i]) / sqrtCorrection2 + eps
-                                theta[i] = theta[i] * shrink - stepSize * m[i] / denominator
-                            }
+                            Self.update(theta.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!, count: theta.count,
+                                        b1: b1, b2: b2, eps: eps, l2: l2, shrink: shrink,
+                                        stepSize: stepSize, sqrtCorrection2: sqrtCorrection2)
                         }
                     }
                 }
             }
             parameter.gradient = nil
+        }
+    }
+
+    /// One Adam update over raw buffers: a plain loop over pointers that the compiler
+    /// vectorizes (through closures over arrays it did not).
+    @inlinable @inline(__always)
+    static func update(_ theta: UnsafeMutablePointer<Scalar>, _ g: UnsafePointer<Scalar>,
+                       _ m: UnsafeMutablePointer<Scalar>, _ v: UnsafeMutablePointer<Scalar>, count: Int,
+                       b1: Scalar, b2: Scalar, eps: Scalar, l2: Scalar, shrink: Scalar,
+                       stepSize: Scalar, sqrtCorrection2: Scalar) {
+        for i in 0..<count {
+            let gi = g[i] + l2 * theta[i]
+            let mi = b1 * m[i] + (1 - b1) * gi
+            let vi = b2 * v[i] + (1 - b2) * gi * gi
+            m[i] = mi
+            v[i] = vi
+            // squareRoot() is the hardware instruction and vectorizes; libm's sqrt does not.
+            let denominator = vi.squareRoot() / sqrtCorrection2 + eps
+            theta[i] = theta[i] * shrink - stepSize * mi / denominator
         }
     }
 

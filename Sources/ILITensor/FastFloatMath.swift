@@ -16,13 +16,13 @@ public enum FastFloatMath {
     /// expm1(r) − r for |r| ≤ ln2/2, as r²·(1/2 + r/6 + … + r⁶/8!).
     @inlinable @inline(__always)
     static func expm1Tail(_ r: Float) -> Float {
-        let p = Float(1.0 / 40320)
-        var q = p * r + Float(1.0 / 5040)
-        q = q * r + Float(1.0 / 720)
-        q = q * r + Float(1.0 / 120)
-        q = q * r + Float(1.0 / 24)
-        q = q * r + Float(1.0 / 6)
-        q = q * r + Float(0.5)
+        // Horner steps as fused multiply-adds (one instruction each where the CPU has FMA).
+        var q = Float(1.0 / 5040).addingProduct(Float(1.0 / 40320), r)
+        q = Float(1.0 / 720).addingProduct(q, r)
+        q = Float(1.0 / 120).addingProduct(q, r)
+        q = Float(1.0 / 24).addingProduct(q, r)
+        q = Float(1.0 / 6).addingProduct(q, r)
+        q = Float(0.5).addingProduct(q, r)
         return r * r * q
     }
 
