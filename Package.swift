@@ -11,8 +11,11 @@ import PackageDescription
 #if arch(x86_64)
 let numericSettings: [SwiftSetting] = Context.environment["ILI_PORTABLE"] == nil
     ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("ILI_AVX2")] : []
+let kernelCSettings: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"]
+    + (Context.environment["ILI_PORTABLE"] == nil ? ["-mavx2", "-mfma"] : []))]
 #else
 let numericSettings: [SwiftSetting] = []
+let kernelCSettings: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno"])]
 #endif
 
 let package = Package(
@@ -38,11 +41,15 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
 
+        // MARK: - C kernels that Swift cannot vectorize
+        .target(name: "CILIKernels", cSettings: kernelCSettings),
+
         // MARK: - Swift modules
         .target(
             name: "ILITensor",
             dependencies: [
                 "COpenBLAS",
+                "CILIKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
             swiftSettings: numericSettings

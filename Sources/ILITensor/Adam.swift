@@ -1,3 +1,4 @@
+import CILIKernels
 import RealModule
 
 /// The Adam optimizer, with optional weight decay, as PyTorch's `torch.optim.Adam`
@@ -80,20 +81,27 @@ public struct Adam<Scalar: TensorScalar> {
         }
     }
 
-    /// One Adam update over raw buffers: a plain loop over pointers that the compiler
-    /// vectorizes (through closures over arrays it did not).
+    /// One Adam update over raw buffers; float32 goes to the C kernel, which vectorizes.
     @inlinable @inline(__always)
     static func update(_ theta: UnsafeMutablePointer<Scalar>, _ g: UnsafePointer<Scalar>,
                        _ m: UnsafeMutablePointer<Scalar>, _ v: UnsafeMutablePointer<Scalar>, count: Int,
                        b1: Scalar, b2: Scalar, eps: Scalar, l2: Scalar, shrink: Scalar,
                        stepSize: Scalar, sqrtCorrection2: Scalar) {
+        if Scalar.self == Float.self {
+            ili_adam_update_f32(
+                UnsafeMutableRawPointer(theta).assumingMemoryBound(to: Float.self),
+                UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
+                UnsafeMutableRawPointer(m).assumingMemoryBound(to: Float.self),
+                UnsafeMutableRawPointer(v).assumingMemoryBound(to: Float.self), count,
+                Float(b1), Float(b2), Float(eps), Float(l2), Float(shrink), Float(stepSize), Float(sqrtCorrection2))
+            return
+        }
         for i in 0..<count {
             let gi = g[i] + l2 * theta[i]
             let mi = b1 * m[i] + (1 - b1) * gi
             let vi = b2 * v[i] + (1 - b2) * gi * gi
             m[i] = mi
             v[i] = vi
-            // squareRoot() is the hardware instruction and vectorizes; libm's sqrt does not.
             let denominator = vi.squareRoot() / sqrtCorrection2 + eps
             theta[i] = theta[i] * shrink - stepSize * mi / denominator
         }
