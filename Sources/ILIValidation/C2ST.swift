@@ -59,24 +59,13 @@ public enum C2ST {
 
 /// A two-hidden-layer ReLU network with one logit, trained with binary cross-entropy.
 final class BinaryClassifier {
-    let layers: [(weight: Parameter<Float>, bias: Parameter<Float>)]
+    let network: MultilayerPerceptron<Float>
 
     init(inputs: Int, hidden: Int, rng: inout RandomSource) {
-        let sizes = [inputs, hidden, hidden, 1]
-        layers = zip(sizes, sizes.dropFirst()).map { fanIn, fanOut in
-            (Parameter.linearWeight(outputs: fanOut, inputs: fanIn, rng: &rng),
-             Parameter.linearBias(outputs: fanOut, inputs: fanIn, rng: &rng))
-        }
+        network = MultilayerPerceptron(widths: [inputs, hidden, hidden, 1], activation: .relu, rng: &rng, name: "c2st")
     }
 
-    func forward(_ x: Variable<Float>) -> Variable<Float> {
-        var h = x
-        for (i, layer) in layers.enumerated() {
-            h = h.linear(x.tape.read(layer.weight), bias: x.tape.read(layer.bias))
-            if i < layers.count - 1 { h = h.relu() }
-        }
-        return h
-    }
+    func forward(_ x: Variable<Float>) -> Variable<Float> { network(x) }
 
     func logits(_ x: Matrix<Float>) -> [Float] {
         let tape = Tape<Float>()
@@ -87,8 +76,8 @@ final class BinaryClassifier {
                tolerance: Double = 1e-4, patience: Int = 10, rng: inout RandomSource) {
         let n = x.rows
         let batch = Swift.min(batchSize, n)
-        let weights = layers.map(\.weight)
-        var adam = Adam(parameters: layers.flatMap { [$0.weight, $0.bias] }, learningRate: 1e-3)
+        let weights = network.layers.map(\.weight)
+        var adam = Adam(parameters: network.parameters, learningRate: 1e-3)
         let alpha: Float = 1e-4
         var best = Double.infinity
         var stale = 0
