@@ -49,22 +49,18 @@ public final class DensityEnsemble {
         var perMember = [Int](repeating: 0, count: members.count)
         for _ in 0..<count { perMember[rng.categorical(weights)] += 1 }
         let d = featureCount
-        var blocks: [Matrix<Float>] = []
+        // Member k's draws hold n_k rows per context, context-major. For each context, list
+        // where its `count` rows live, shuffle that list, and copy the rows in that order.
+        var sources: [(block: Matrix<Float>, perContext: Int)] = []
         for (k, n) in perMember.enumerated() where n > 0 {
-            blocks.append(members[k].sample(n, context: context, rng: &rng))
+            sources.append((members[k].sample(n, context: context, rng: &rng), n))
         }
-        // Member k's block holds n_k rows per context, context-major; interleave into context-major blocks of `count`.
         var out = Matrix<Float>(rows: context.rows * count, cols: d, repeating: 0)
         for i in 0..<context.rows {
-            var rowsForContext: [[Float]] = []
-            var b = 0
-            for n in perMember where n > 0 {
-                for r in 0..<n { rowsForContext.append(blocks[b].row(i * n + r)) }
-                b += 1
-            }
-            let order = rng.permutation(count)
-            for (slot, r) in order.enumerated() {
-                for j in 0..<d { out[i * count + slot, j] = rowsForContext[r][j] }
+            let rows = sources.indices.flatMap { s in (0..<sources[s].perContext).map { (s, i * sources[s].perContext + $0) } }
+            for (slot, r) in rng.permutation(count).enumerated() {
+                let (s, row) = rows[r]
+                for j in 0..<d { out[i * count + slot, j] = sources[s].block[row, j] }
             }
         }
         return out
