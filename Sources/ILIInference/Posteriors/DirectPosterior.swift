@@ -110,9 +110,10 @@ public final class DirectPosterior: Posterior {
         }
         cacheLock.lock()
         var pending: [[Double]] = []
+        var seen = Set<[Double]>()
         for i in 0..<observations.rows {
             let row = observations.row(i)
-            if acceptanceCache[row] == nil && !pending.contains(row) { pending.append(row) }
+            if acceptanceCache[row] == nil && seen.insert(row).inserted { pending.append(row) }
         }
         cacheLock.unlock()
         if !pending.isEmpty {
