@@ -63,6 +63,16 @@ extension Variable {
         }
     }
 
+    /// The same values, row-major, in a `rows` × `cols` shape (e.g. one logit per pair
+    /// laid out as one row per observation).
+    @inlinable public func reshaped(rows: Int, cols: Int) -> Variable {
+        let x = value
+        precondition(rows * cols == x.count, "cannot reshape \(x.shapeDescription) to \(rows)x\(cols)")
+        return tape.record(Matrix(rows: rows, cols: cols, x.storage), inputs: self) { tape, g in
+            tape.accumulateGradient(Matrix(rows: x.rows, cols: x.cols, g.storage), into: self)
+        }
+    }
+
     @inlinable public func transposed() -> Variable {
         tape.record(value.transposed, inputs: self) { tape, g in
             tape.accumulateGradient(g.transposed, into: self)

@@ -160,6 +160,7 @@ final class GradientTests: XCTestCase {
         assertGradientsMatchFiniteDifferences([a75]) { _, v in v[0].gatherRows([6, 1, 1, 3]) }
         assertGradientsMatchFiniteDifferences([a75]) { _, v in v[0].pick(columnPerRow: [0, 4, 2, 2, 1, 3, 0]) }
         assertGradientsMatchFiniteDifferences([a75]) { _, v in v[0].transposed() }
+        assertGradientsMatchFiniteDifferences([a75]) { _, v in v[0].reshaped(rows: 5, cols: 7) * v[0].reshaped(rows: 5, cols: 7).sigmoid() }
 
         let t = Tape<Double>()
         let x = t.constant(Matrix([[1, 2, 3], [4, 5, 6]]))

@@ -51,6 +51,11 @@ public struct SimulationDataset: Sendable {
     /// A seeded random split into training and validation row indices.
     /// At least one row goes to each side when there are two or more rows.
     public func split(validationFraction: Double, rng: inout RandomSource) -> (training: [Int], validation: [Int]) {
+        Self.split(count: count, validationFraction: validationFraction, rng: &rng)
+    }
+
+    /// A seeded random split of `count` row indices, as `split(validationFraction:rng:)`.
+    static func split(count: Int, validationFraction: Double, rng: inout RandomSource) -> (training: [Int], validation: [Int]) {
         let order = rng.permutation(count)
         var validationCount = Int((Double(count) * validationFraction).rounded())
         if count >= 2 { validationCount = min(max(validationCount, 1), count - 1) } else { validationCount = 0 }
