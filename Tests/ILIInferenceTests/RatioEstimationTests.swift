@@ -107,7 +107,7 @@ final class RatioEstimationTests: XCTestCase {
             let logits = result.ensemble.logRatio(theta: probe.converted(to: Float.self), x: xs)
             let (rms, correlation) = centredAgreement(logits, truth)
             let level = (zip(logits, truth).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / Double(truth.count)).squareRoot()
-            let spread = { (v: [Double]) in centredAgreement(v, v.map { _ in 0 }).rms }
+            let spread = { (v: [Double]) in self.centredAgreement(v, v.map { _ in 0 }).rms }
             switch variant {
             case .bnre:
                 XCTAssertGreaterThan(correlation, 0.9, "BNRE: correlation")
