@@ -34,7 +34,22 @@ extension Variable {
     }
 
     @inlinable public func relu() -> Variable {
-        elementwise({ $0 > 0 ? $0 : 0 }) { x, _ in x > 0 ? 1 : 0 }
+        // Plain loops over the buffers: the generic closure path costs several times more,
+        // and relu sits between every pair of layers of a residual classifier.
+        let x = value
+        var y = x
+        y.storage.withUnsafeMutableBufferPointer { out in
+            for i in out.indices where !(out[i] > 0) { out[i] = 0 }
+        }
+        return tape.record(y, inputs: self) { tape, g in
+            var gx = g
+            gx.storage.withUnsafeMutableBufferPointer { out in
+                y.storage.withUnsafeBufferPointer { yv in
+                    for i in out.indices where !(yv[i] > 0) { out[i] = 0 }
+                }
+            }
+            tape.accumulateGradient(gx, into: self)
+        }
     }
 
     /// ELU with scale `alpha`: x for x > 0, alpha·(eˣ − 1) otherwise.
