@@ -111,7 +111,7 @@ public func runMCMC(_ settings: SamplerSettings, target: BatchedLogDensity, init
     try settings.validate()
     let chains = settings.chains, d = initial.cols
     guard settings.kind != .sir else {
-        throw SamplerError(.invalidSettings, field: "kind", "runMCMC runs the slice or ensemble sampler; sampling–importance–resampling needs a proposal: call runImportanceResampling")
+        throw SamplerError(.invalidSettings, field: "kind", "sampler setting kind is sir but runMCMC runs the slice or ensemble sampler; sampling–importance–resampling needs a proposal: call runImportanceResampling")
     }
     guard groups >= 1 else { throw SamplerError(.invalidSettings, field: "groups", "groups is \(groups) but at least 1 is needed") }
     guard count >= 1 else { throw SamplerError(.invalidSettings, field: "count", "count is \(count) but at least 1 draw per group is needed") }

@@ -4,21 +4,24 @@ import ILITensor
 /// Coordinate-wise slice sampling (Neal 2003, stepping out and shrinkage) of all chains of
 /// all groups at once, in as few target calls as possible.
 ///
-/// A target call costs mostly its fixed overhead when the target is a network, so:
+/// A target call has a fixed cost (about that of 20 rows for a 5-transform MAF in this
+/// engine), so the sampler trades calls against rows:
 ///
-/// - Each call evaluates, for every chain, a round of several points: the next two (then
-///   four, eight…) stepping-out positions on each side still open, and a stream of
-///   candidates drawn uniformly on the widest bracket those positions could leave. A
-///   candidate that falls inside the bracket actually found is a uniform draw on it
-///   (the stream is independent of where stepping out stops), so the candidates inside
-///   the current bracket, taken in order and shrinking it on each rejection, are exactly
-///   Neal's shrinkage procedure; those outside are skipped. With tuned widths most
-///   coordinate updates finish in the first round, nearly all in the second.
 /// - Chains do not wait for each other: each chain goes through its own sequence of
 ///   coordinate updates, and a call holds the current round of every chain whatever its
-///   update, so a chain that needs a second round delays no other one. Calls per
-///   coordinate update are then the mean rounds per chain (about 1.3 for a Gaussian),
-///   not the maximum over chains (about 2).
+///   update. A chain that needs a few more rounds delays no other chain, so the calls per
+///   coordinate update are the mean rounds per chain (1.6 for a Gaussian with the look-ahead below), not
+///   the maximum over all chains, which grows with their number (3.3 for 20 chains).
+/// - Each round evaluates, for each chain, the next stepping-out positions on each side
+///   still open and a stream of candidates drawn uniformly on the widest bracket those
+///   positions could leave. A candidate inside the bracket actually found is a uniform
+///   draw on it (the stream is independent of where stepping out stops), so the
+///   candidates inside the current bracket, taken in order and shrinking it on each
+///   rejection, are exactly Neal's shrinkage; those outside are skipped. With up to 32
+///   chains in all, a round looks two positions and two candidates ahead (1.6 rounds and
+///   6.8 rows per update for a Gaussian); with more chains a call is large anyway and one
+///   of each is cheaper (2.7 rounds, 5.3 rows). Rounds after the third double the
+///   look-ahead, so that a badly scaled width cannot keep a chain for long.
 /// - The target takes equal blocks of rows per group; the rows that pad the shorter blocks
 ///   become more candidates for their chains.
 ///
@@ -46,21 +49,21 @@ struct SliceSampler: ChainSampler {
     /// Neal's m: the stepped-out bracket is at most m·w wide.
     static let maxSteppingOut = 10
     /// w as a multiple of the mean move. For a Gaussian conditional the mean move is about
-    /// 1.1 standard deviations and the slice about 3.5 wide; w ≈ 2.8 σ with two stepping-out
-    /// positions and four candidates per side finishes 70% of the updates in one round
-    /// and 99.5% in two (simulated; 2 and 3 do as well, 4 is worse).
+    /// 1.1 standard deviations and the slice about 3.5 wide; w ≈ 2.8 σ minimises rounds
+    /// plus rows per update in simulations (2 to 4 are within a few percent).
     static let widthPerMeanMove = 2.5
-    /// Stepping-out positions per open side in the first round; later rounds double it.
-    static let firstSteppingLookahead = 2
-    /// Shrinkage candidates in the first round; later rounds double it.
-    static let firstShrinkLookahead = 4
-    /// The most candidates a chain evaluates in one round.
+    /// The most chains (over all groups) for which a round looks two points ahead.
+    static let maxChainsForWideLookahead = 32
+    /// The most points a chain evaluates in one round on one side or in shrinkage.
     static let maxLookahead = 64
+    /// Stepping-out positions per open side and shrinkage candidates in the first rounds.
+    let baseLookahead: Int
 
     init(initial state: ChainState) {
         groups = state.groups
         chainsPerGroup = state.chainsPerGroup
         dimension = state.dimension
+        baseLookahead = state.chainCount <= Self.maxChainsForWideLookahead ? 2 : 1
         let d = dimension, c = chainsPerGroup
         // Start from the spread of the starting points, or 1 when they coincide.
         widths = (0..<(groups * d)).map { k in
@@ -112,10 +115,10 @@ struct SliceSampler: ChainSampler {
                     continue
                 }
                 let u = updates[i]
-                let ahead = min(Self.firstSteppingLookahead << u.round, Self.maxLookahead)
+                let ahead = lookahead(round: u.round)
                 leftCount[i] = min(u.leftBudget, ahead)
                 rightCount[i] = min(u.rightBudget, ahead)
-                streamCount[i] = min(Self.firstShrinkLookahead << u.round, Self.maxLookahead)
+                streamCount[i] = ahead
                 perGroup[i / c] += leftCount[i] + rightCount[i] + streamCount[i]
             }
             // Padding rows of the shorter groups become more candidates for their chains.
@@ -212,6 +215,12 @@ struct SliceSampler: ChainSampler {
                 throttle.report(mcmcStep: reported, of: schedule)
             }
         }
+    }
+
+    /// Points per side and candidates in round `round` of an update: the base three times,
+    /// then doubling.
+    private func lookahead(round: Int) -> Int {
+        round < 3 ? baseLookahead : min(baseLookahead << min(round - 2, 6), Self.maxLookahead)
     }
 
     /// Steps beyond `lower` (or `upper`) of the widest bracket that evaluating `count`
