@@ -102,7 +102,7 @@ extension ProgressThrottle {
 ///
 /// ```swift
 /// var settings = SamplerSettings()          // slice, 20 chains, 200 warm-up steps
-/// let starts = resampleByWeight(priorDraws, logWeights: potential(priorDraws), count: 20, rng: &rng)
+/// let starts = resampleByWeight(priorDraws, logWeights: try potential(priorDraws), count: 20, rng: &rng)
 /// let run = try runMCMC(settings, target: potential, initial: starts, groups: 1, count: 10_000, rng: &rng)
 /// ```
 public func runMCMC(_ settings: SamplerSettings, target: BatchedLogDensity, initial: Matrix<Double>,
