@@ -148,19 +148,48 @@ public final class RatioClassifier<Scalar: TensorScalar> {
         return logit(tape.constant(theta), tape.constant(x)).value.storage
     }
 
-    /// Writes `model.safetensors` and `config.json` into `directory`.
-    public func save(to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let json = try encoder.encode(configuration)
+    /// Every tensor that defines the trained classifier: parameters by name and the
+    /// z-scoring layers, as `save(to:)` writes them.
+    public func stateTensors() -> [String: Matrix<Scalar>] {
         var tensors: [String: Matrix<Scalar>] = [:]
         for p in parameters { tensors[p.name] = p.value }
         tensors["standardization.parameters.mean"] = parameterStandardization.mean
         tensors["standardization.parameters.std"] = parameterStandardization.standardDeviation
         tensors["standardization.data.mean"] = dataStandardization.mean
         tensors["standardization.data.std"] = dataStandardization.standardDeviation
-        var file = SafeTensors<Scalar>(tensors: tensors)
+        return tensors
+    }
+
+    /// A classifier of `configuration` with the weights in `tensors` (from `stateTensors()`);
+    /// `source` names the file in errors about missing or misshapen tensors.
+    public convenience init(configuration: ClassifierConfiguration, tensors: [String: Matrix<Scalar>], source: String) throws {
+        try configuration.validate()
+        var rng = RandomSource(seed: 0)
+        self.init(configuration: configuration, rng: &rng)
+        func take(_ name: String, _ rows: Int, _ cols: Int) throws -> Matrix<Scalar> {
+            guard let m = tensors[name] else {
+                throw ModelFileError(message: "\(source): no tensor '\(name)'; the file does not hold this classifier's weights")
+            }
+            guard m.rows == rows && m.cols == cols else {
+                throw ModelFileError(message: "\(source): tensor '\(name)' is \(m.shapeDescription) but the configuration needs \(rows)x\(cols)")
+            }
+            return m
+        }
+        for p in parameters { p.value = try take(p.name, p.value.rows, p.value.cols) }
+        let (t, x) = (configuration.parameterCount, configuration.dataCount)
+        parameterStandardization = Standardization(mean: try take("standardization.parameters.mean", 1, t),
+                                                   standardDeviation: try take("standardization.parameters.std", 1, t))
+        dataStandardization = Standardization(mean: try take("standardization.data.mean", 1, x),
+                                              standardDeviation: try take("standardization.data.std", 1, x))
+    }
+
+    /// Writes `model.safetensors` and `config.json` into `directory`.
+    public func save(to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = try encoder.encode(configuration)
+        var file = SafeTensors<Scalar>(tensors: stateTensors())
         file.metadata[ModelFiles.configurationKey] = String(decoding: json, as: UTF8.self)
         try file.write(to: directory + "/" + ModelFiles.weights)
         try json.write(to: URL(fileURLWithPath: directory + "/" + ModelFiles.configuration))
@@ -175,22 +204,6 @@ public final class RatioClassifier<Scalar: TensorScalar> {
             throw ModelFileError(message: "\(directory): no classifier configuration found")
         }
         let configuration = try JSONDecoder().decode(ClassifierConfiguration.self, from: json)
-        try configuration.validate()
-        var rng = RandomSource(seed: 0)
-        let model = RatioClassifier(configuration: configuration, rng: &rng)
-        func take(_ name: String, _ rows: Int, _ cols: Int) throws -> Matrix<Scalar> {
-            let m = try file.tensor(name, source: path)
-            guard m.rows == rows && m.cols == cols else {
-                throw ModelFileError(message: "\(path): tensor '\(name)' is \(m.shapeDescription) but the configuration needs \(rows)x\(cols)")
-            }
-            return m
-        }
-        for p in model.parameters { p.value = try take(p.name, p.value.rows, p.value.cols) }
-        let (t, x) = (configuration.parameterCount, configuration.dataCount)
-        model.parameterStandardization = Standardization(mean: try take("standardization.parameters.mean", 1, t),
-                                                         standardDeviation: try take("standardization.parameters.std", 1, t))
-        model.dataStandardization = Standardization(mean: try take("standardization.data.mean", 1, x),
-                                                    standardDeviation: try take("standardization.data.std", 1, x))
-        return model
+        return try RatioClassifier(configuration: configuration, tensors: file.tensors, source: path)
     }
 }

@@ -11,6 +11,11 @@ public struct RunConfiguration {
     public var method: InferenceMethod
     public var estimators: [EstimatorEntry]
     public var training: TrainingSettings
+    /// NRE's loss and its constants (`inference.variant` and friends); unused by NPE and NLE.
+    public var ratio: RatioEstimationSettings
+    /// How NLE and NRE posteriors are sampled by default (`inference.sampler`); `ili sample`
+    /// flags override it.
+    public var sampler: SamplerSettings
     public var seed: UInt64
     /// The posterior directory to write.
     public var outputDirectory: String
@@ -56,9 +61,11 @@ public struct RunConfiguration {
         let thetaPath = try resolve(data.required("theta"), mustExist: true)
         let xPath = try resolve(data.required("x"), mustExist: true)
 
-        let inference = try top.required("inference").mapping(allowing: ["method", "estimators", "variant", "sampler"])
+        let inference = try top.required("inference").mapping(allowing: ratioKeys.union(["method", "estimators", "sampler"]))
         let methodNode = try inference.required("method")
         let method = InferenceMethod(rawValue: try methodNode.choice(InferenceMethod.allCases.map(\.rawValue)))!
+        let ratio = try parseRatio(inference, method: method)
+        let sampler = try parseSampler(inference.optional("sampler"), method: method)
         let estimatorNodes = try inference.required("estimators").list()
         guard !estimatorNodes.isEmpty else {
             throw try inference.required("estimators").error(.invalidValue, "give at least one estimator")
@@ -116,7 +123,75 @@ public struct RunConfiguration {
             ?? baseDirectory.appendingPathComponent("posterior").path
 
         return RunConfiguration(prior: prior, thetaPath: thetaPath, xPath: xPath, method: method,
-                                estimators: estimators, training: training, seed: seed,
+                                estimators: estimators, training: training, ratio: ratio, sampler: sampler, seed: seed,
                                 outputDirectory: out, source: root.source)
+    }
+
+    static let ratioKeys: Set<String> = ["variant", "num_atoms", "num_classes", "gamma", "balance_strength"]
+
+    /// `variant` (a | b | c | bnre) and its constants, which only NRE takes.
+    static func parseRatio(_ inference: ConfigMapping, method: InferenceMethod) throws -> RatioEstimationSettings {
+        var ratio = RatioEstimationSettings()
+        if method != .nre {
+            for key in ratioKeys.sorted() {
+                if let n = inference.optional(key) {
+                    throw n.error(.invalidValue, "only NRE takes '\(key)'; this run's method is \(method.rawValue)")
+                }
+            }
+            return ratio
+        }
+        if let n = inference.optional("variant") {
+            ratio.variant = .init(rawValue: try n.choice(RatioEstimationSettings.Variant.allCases.map(\.rawValue)))!
+        }
+        func count(_ key: String, minimum: Int) throws -> Int? {
+            guard let n = inference.optional(key) else { return nil }
+            let v = try n.int()
+            if v < minimum { throw n.error(.invalidValue, "must be at least \(minimum), got \(v)") }
+            return v
+        }
+        func positive(_ key: String) throws -> Double? {
+            guard let n = inference.optional(key) else { return nil }
+            let v = try n.double()
+            if !(v > 0 && v.isFinite) { throw n.error(.invalidValue, "must be positive, got \(v)") }
+            return v
+        }
+        let applies: [String: RatioEstimationSettings.Variant] = ["num_atoms": .b, "num_classes": .c, "gamma": .c, "balance_strength": .bnre]
+        for (key, variant) in applies where ratio.variant != variant {
+            if let n = inference.optional(key) {
+                throw n.error(.invalidValue, "'\(key)' belongs to NRE variant \(variant.rawValue); this run's variant is \(ratio.variant.rawValue)")
+            }
+        }
+        if let v = try count("num_atoms", minimum: 2) { ratio.atomCount = v }
+        if let v = try count("num_classes", minimum: 1) { ratio.classCount = v }
+        if let v = try positive("gamma") { ratio.gamma = v }
+        if let v = try positive("balance_strength") { ratio.balanceStrength = v }
+        return ratio
+    }
+
+    /// `sampler: {method, chains, warmup, thin, oversampling}` for NLE and NRE posteriors.
+    static func parseSampler(_ node: ConfigNode?, method: InferenceMethod) throws -> SamplerSettings {
+        var sampler = SamplerSettings()
+        guard let node else { return sampler }
+        if method == .npe {
+            throw node.error(.invalidValue, "NPE samples its posterior directly; 'sampler' is for nle and nre")
+        }
+        let m = try node.mapping(allowing: ["method", "chains", "warmup", "thin", "oversampling"])
+        if let n = m.optional("method") { sampler.kind = SamplerKind(rawValue: try n.choice(SamplerKind.allCases.map(\.rawValue)))! }
+        func count(_ key: String, minimum: Int) throws -> Int? {
+            guard let n = m.optional(key) else { return nil }
+            let v = try n.int()
+            if v < minimum { throw n.error(.invalidValue, "must be at least \(minimum), got \(v)") }
+            return v
+        }
+        if let v = try count("chains", minimum: 2) { sampler.chains = v }
+        if let v = try count("warmup", minimum: 0) { sampler.warmup = v }
+        if let v = try count("thin", minimum: 1) { sampler.thin = v }
+        if let v = try count("oversampling", minimum: 1) { sampler.sirOversampling = v }
+        do {
+            try sampler.validate()
+        } catch let error as SamplerError {
+            throw node.error(.invalidValue, error.message)
+        }
+        return sampler
     }
 }

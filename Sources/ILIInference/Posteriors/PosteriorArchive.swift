@@ -16,8 +16,44 @@ public enum PosteriorArchive {
     public static func memberFile(_ index: Int) -> String { "members/\(index).safetensors" }
 
     /// Writes an NPE ensemble. The directory is created (or its posterior files replaced).
-    public static func write(npe result: NeuralPosteriorEstimation.Result, prior: PriorSpecification,
+    public static func write(npe result: DensityEnsembleResult, prior: PriorSpecification,
                              experiment: String, experimentConfig: Any = [String: Any](), to directory: String) throws {
+        try write(method: "NPE", members: try densityMembers(result), weights: result.ensemble.weights, summaries: result.summaries,
+                  droppedRows: result.droppedRows, thetaDimension: result.ensemble.featureCount,
+                  xDimension: result.ensemble.contextCount, extra: [:], prior: prior, experiment: experiment,
+                  experimentConfig: experimentConfig, to: directory)
+    }
+
+    /// Writes an NLE ensemble (densities of x given θ) and the sampler `ili sample` uses by default.
+    public static func write(nle result: DensityEnsembleResult, sampler: SamplerSettings, prior: PriorSpecification,
+                             experiment: String, experimentConfig: Any = [String: Any](), to directory: String) throws {
+        try write(method: "NLE", members: try densityMembers(result), weights: result.ensemble.weights, summaries: result.summaries,
+                  droppedRows: result.droppedRows, thetaDimension: result.ensemble.contextCount,
+                  xDimension: result.ensemble.featureCount, extra: ["sampler": try jsonObject(sampler)], prior: prior,
+                  experiment: experiment, experimentConfig: experimentConfig, to: directory)
+    }
+
+    /// Writes an NRE ensemble of classifiers, the variant that trained them, and the sampler.
+    public static func write(nre result: NeuralRatioEstimation.Result, sampler: SamplerSettings, prior: PriorSpecification,
+                             experiment: String, experimentConfig: Any = [String: Any](), to directory: String) throws {
+        let members = try zip(result.ensemble.members, result.configurations).map { classifier, configuration in
+            (tensors: classifier.stateTensors(), estimator: try jsonObject(configuration))
+        }
+        try write(method: "NRE", members: members, weights: result.ensemble.weights, summaries: result.summaries,
+                  droppedRows: result.droppedRows, thetaDimension: result.ensemble.parameterCount,
+                  xDimension: result.ensemble.dataCount,
+                  extra: ["sampler": try jsonObject(sampler), "ratio": try jsonObject(result.ratio)], prior: prior,
+                  experiment: experiment, experimentConfig: experimentConfig, to: directory)
+    }
+
+    private static func densityMembers(_ result: DensityEnsembleResult) throws -> [(tensors: [String: Matrix<Float>], estimator: Any)] {
+        try result.ensemble.members.map { ($0.stateTensors(), try jsonObject($0.configuration)) }
+    }
+
+    private static func write(method: String, members memberStates: [(tensors: [String: Matrix<Float>], estimator: Any)],
+                              weights: [Double], summaries: [TrainingSummary], droppedRows: Int,
+                              thetaDimension: Int, xDimension: Int, extra: [String: Any], prior: PriorSpecification,
+                              experiment: String, experimentConfig: Any, to directory: String) throws {
         let fm = FileManager.default
         let url = URL(fileURLWithPath: directory)
         do {
@@ -28,30 +64,30 @@ public enum PosteriorArchive {
         var members: [[String: Any]] = []
         var trainingMembers: [[String: Any]] = []
         let now = ISO8601DateFormatter().string(from: Date())
-        for (k, estimator) in result.ensemble.members.enumerated() {
-            let bytes = SafeTensors(tensors: estimator.stateTensors(), metadata: ["format": "ili"]).encoded()
+        for (k, state) in memberStates.enumerated() {
+            let bytes = SafeTensors(tensors: state.tensors, metadata: ["format": "ili"]).encoded()
             try writeFile(Data(bytes), url.appendingPathComponent(memberFile(k)))
             members.append([
-                "index": k, "modelVersion": NSNull(), "weight": result.ensemble.weights[k],
-                "estimator": try jsonObject(estimator.configuration),
-                "weights": memberFile(k), "sha256": SHA256.hex(bytes),
+                "index": k, "modelVersion": NSNull(), "weight": weights[k],
+                "estimator": state.estimator, "weights": memberFile(k), "sha256": SHA256.hex(bytes),
             ])
             trainingMembers.append([
                 "index": k, "modelVersion": NSNull(), "round": 0, "ensembleMember": k,
-                "summary": try jsonObject(result.summaries[k]), "createdAt": now,
+                "summary": try jsonObject(summaries[k]), "createdAt": now,
             ])
         }
-        let posterior: [String: Any] = [
+        var posterior: [String: Any] = [
             "format": "ili-posterior", "formatVersion": formatVersion, "posterior": NSNull(),
-            "experiment": experiment, "round": 0, "method": "NPE", "prior": try jsonObject(prior),
-            "thetaDimension": result.ensemble.featureCount, "xShape": [result.ensemble.contextCount],
+            "experiment": experiment, "round": 0, "method": method, "prior": try jsonObject(prior),
+            "thetaDimension": thetaDimension, "xShape": [xDimension],
             "calibrated": false, "calibratedBy": NSNull(), "members": members,
         ]
+        posterior.merge(extra) { _, new in new }
         let training: [String: Any] = [
             "formatVersion": formatVersion, "experiment": experiment, "experimentConfig": experimentConfig,
             "rounds": [["round": 0, "strategy": "amortized", "status": "done",
-                        "validSimulations": result.summaries.first.map { $0.trainingCount + $0.validationCount } ?? 0,
-                        "invalidSimulations": result.droppedRows]],
+                        "validSimulations": summaries.first.map { $0.trainingCount + $0.validationCount } ?? 0,
+                        "invalidSimulations": droppedRows]],
             "members": trainingMembers,
         ]
         let options: JSONSerialization.WritingOptions = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -87,11 +123,9 @@ public enum PosteriorArchive {
         guard let memberObjects = manifest["members"] as? [[String: Any]], !memberObjects.isEmpty else {
             throw fail("no \"members\"")
         }
-        switch method {
-        case "npe":
-            var estimators: [any ConditionalDensityEstimator<Float>] = []
-            var weights: [Double] = []
-            for (k, member) in memberObjects.enumerated() {
+        // Each member's weights file, checked against its SHA-256, with its estimator JSON.
+        func memberFiles() throws -> [(tensors: [String: Matrix<Float>], estimator: Any, weight: Double, path: String)] {
+            try memberObjects.enumerated().map { k, member in
                 guard let file = member["weights"] as? String, let weight = member["weight"] as? Double,
                       let estimatorObject = member["estimator"] else {
                     throw fail("member \(k) lacks weights, weight or estimator")
@@ -103,14 +137,52 @@ public enum PosteriorArchive {
                 if let expected = member["sha256"] as? String, SHA256.hex(bytes) != expected {
                     throw PosteriorError(.badDirectory, "\(path): SHA-256 does not match posterior.json; the file is corrupt or was replaced")
                 }
-                let configuration = try decode(DensityEstimatorConfiguration.self, from: estimatorObject)
-                let tensors = try SafeTensors<Float>(decoding: [UInt8](bytes), source: path)
-                estimators.append(try makeDensityEstimator(configuration: configuration, tensors: tensors.tensors, source: path))
-                weights.append(weight)
+                return (try SafeTensors<Float>(decoding: [UInt8](bytes), source: path).tensors, estimatorObject, weight, path)
             }
-            return DirectPosterior(prior: prior, ensemble: DensityEnsemble(members: estimators, weights: weights))
+        }
+        func densityEnsemble() throws -> DensityEnsemble {
+            let files = try memberFiles()
+            let estimators = try files.map { file -> any ConditionalDensityEstimator<Float> in
+                let configuration = try decodeField(DensityEstimatorConfiguration.self, from: file.estimator, "a member's \"estimator\"")
+                return try makeDensityEstimator(configuration: configuration, tensors: file.tensors, source: file.path)
+            }
+            return DensityEnsemble(members: estimators, weights: files.map(\.weight))
+        }
+        func decodeField<T: Decodable>(_ type: T.Type, from object: Any, _ what: String) throws -> T {
+            do {
+                return try decode(type, from: object)
+            } catch {
+                throw fail("\(what) is not valid: \(error)")
+            }
+        }
+        // Directories exported from the registry carry no sampler: the defaults apply.
+        let sampler = try manifest["sampler"].map { try decodeField(SamplerSettings.self, from: $0, "\"sampler\"") } ?? SamplerSettings()
+        switch method {
+        case "npe":
+            return DirectPosterior(prior: prior, ensemble: try densityEnsemble())
+        case "nle":
+            let ensemble = try densityEnsemble()
+            guard ensemble.contextCount == prior.dimension else {
+                throw fail("the likelihood is conditioned on \(ensemble.contextCount) values but the prior has \(prior.dimension) parameters")
+            }
+            return MCMCPosterior(prior: prior, model: .likelihood(ensemble), sampler: sampler)
+        case "nre":
+            let files = try memberFiles()
+            let classifiers = try files.map { file -> RatioClassifier<Float> in
+                let configuration = try decodeField(ClassifierConfiguration.self, from: file.estimator, "a member's \"estimator\"")
+                do {
+                    return try RatioClassifier<Float>(configuration: configuration, tensors: file.tensors, source: file.path)
+                } catch let error as ModelFileError {
+                    throw PosteriorError(.badDirectory, error.message)
+                }
+            }
+            let ensemble = RatioEnsemble(members: classifiers, weights: files.map(\.weight))
+            guard ensemble.parameterCount == prior.dimension else {
+                throw fail("the classifier takes \(ensemble.parameterCount) parameters but the prior has \(prior.dimension)")
+            }
+            return MCMCPosterior(prior: prior, model: .ratio(ensemble), sampler: sampler)
         default:
-            throw fail("method \"\(manifest["method"] ?? "missing")\" is not one this ili can load")
+            throw fail("method \"\(manifest["method"] ?? "missing")\" is not one this ili can load (NPE, NLE, NRE)")
         }
     }
 

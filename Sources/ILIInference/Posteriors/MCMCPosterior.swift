@@ -1,0 +1,171 @@
+import Foundation
+import ILINets
+
+/// The posterior of NLE and NRE: p(θ | x) ∝ q(x | θ) p(θ) (or r(θ, x) p(θ)), sampled by MCMC.
+///
+/// The chains of every observation run together: one network call evaluates the potential
+/// log q(xₒ | θ) + log p(θ) for all chains of all observations. Bounded priors are sampled in
+/// an unconstrained space (logit for boxes, log for one-sided supports) with the Jacobian
+/// in the potential, and chains start from prior draws resampled by the network term.
+///
+/// ```swift
+/// let posterior = MCMCPosterior(prior: prior, model: .likelihood(result.ensemble))
+/// posterior.sampler.chains = 40
+/// let draws = try posterior.sample(10_000, observations: xo, rng: &rng)
+/// print(posterior.lastDiagnostics[0]?.rHat ?? [])
+/// ```
+public final class MCMCPosterior: Posterior {
+    /// The network term of the potential.
+    public enum Model {
+        /// NLE: log q(x | θ), a density of x conditioned on θ.
+        case likelihood(DensityEnsemble)
+        /// NRE: log r(θ, x), a classifier's logit.
+        case ratio(RatioEnsemble)
+    }
+
+    public let prior: any Prior
+    public let model: Model
+    /// The sampler and its settings (slice over 20 chains with 200 warm-up steps by default).
+    public var sampler: SamplerSettings
+    /// Prior draws per observation from which chains start, resampled by the network term.
+    public var initialCandidates = 10_000
+    /// The most rows given to the networks in one call (bounds memory for many observations).
+    public var maxRowsPerCall = 100_000
+    /// Called as sampling progresses (throttled by the sampler).
+    public var progress: ((SamplerProgress) -> Void)?
+    /// Where warnings go (diagnostics out of bounds); standard error by default.
+    public var warn: (String) -> Void = { FileHandle.standardError.write(Data(("warning: " + $0 + "\n").utf8)) }
+    /// The diagnostics of the last `sample` call, one per observation (nil for SIR).
+    public private(set) var lastDiagnostics: [ChainDiagnostics?] = []
+    /// What the last `sample` call cost: batched network calls and rows evaluated.
+    public private(set) var lastCost: (targetCalls: Int, evaluatedRows: Int) = (0, 0)
+
+    public init(prior: any Prior, model: Model, sampler: SamplerSettings = SamplerSettings()) {
+        switch model {
+        case .likelihood(let ensemble):
+            precondition(prior.dimension == ensemble.contextCount,
+                         "a \(prior.dimension)-parameter prior with a likelihood conditioned on \(ensemble.contextCount) values")
+        case .ratio(let ensemble):
+            precondition(prior.dimension == ensemble.parameterCount,
+                         "a \(prior.dimension)-parameter prior with a classifier of \(ensemble.parameterCount) parameters")
+        }
+        self.prior = prior
+        self.model = model
+        self.sampler = sampler
+    }
+
+    public var thetaDimension: Int { prior.dimension }
+    public var xDimension: Int {
+        switch model {
+        case .likelihood(let ensemble): return ensemble.featureCount
+        case .ratio(let ensemble): return ensemble.dataCount
+        }
+    }
+    public var logProbIsNormalized: Bool { false }
+
+    /// log q(xᵢ | θᵢ) or log r(θᵢ, xᵢ) for each row pair, in calls of at most `maxRowsPerCall` rows.
+    public func networkTerm(theta: Matrix<Double>, observations: Matrix<Double>) -> [Double] {
+        var values: [Double] = []
+        values.reserveCapacity(theta.rows)
+        for start in stride(from: 0, to: theta.rows, by: maxRowsPerCall) {
+            let rows = Array(start..<min(start + maxRowsPerCall, theta.rows))
+            let t = (rows.count == theta.rows ? theta : theta.rows(at: rows)).converted(to: Float.self)
+            let x = (rows.count == theta.rows ? observations : observations.rows(at: rows)).converted(to: Float.self)
+            switch model {
+            case .likelihood(let ensemble): values += ensemble.logProb(x, context: t)
+            case .ratio(let ensemble): values += ensemble.logRatio(theta: t, x: x)
+            }
+        }
+        return values
+    }
+
+    /// The unnormalised log posterior: network term plus log prior (−∞ outside the support).
+    public func logProb(_ theta: Matrix<Double>, observations: Matrix<Double>) throws -> [Double] {
+        try checkPairs(theta, observations)
+        return potential(theta, observations: observations)
+    }
+
+    func potential(_ theta: Matrix<Double>, observations: Matrix<Double>) -> [Double] {
+        let logPrior = prior.logProb(theta)
+        let inside = (0..<theta.rows).filter { logPrior[$0] > -.infinity }
+        var values = [Double](repeating: -.infinity, count: theta.rows)
+        guard !inside.isEmpty else { return values }
+        let all = inside.count == theta.rows
+        let term = networkTerm(theta: all ? theta : theta.rows(at: inside),
+                               observations: all ? observations : observations.rows(at: inside))
+        for (slot, i) in inside.enumerated() { values[i] = term[slot] + logPrior[i] }
+        return values
+    }
+
+    /// The observation of each row of a group-major batch of `rows` over `groups` observations.
+    private func repeated(_ observations: Matrix<Double>, rows: Int) -> Matrix<Double> {
+        let perGroup = rows / observations.rows
+        return observations.rows(at: (0..<rows).map { $0 / perGroup })
+    }
+
+    public func sample(_ count: Int, observations: Matrix<Double>, rng: inout RandomSource) throws -> Matrix<Double> {
+        try checkObservations(observations)
+        do {
+            try sampler.validate()
+        } catch let error as SamplerError {
+            throw PosteriorError(.samplingFailed, "sampler settings: \(error.message)")
+        }
+        let groups = observations.rows, d = thetaDimension
+        var run: SamplerRun
+        do {
+            switch sampler.kind {
+            case .sir:
+                // Proposals from the prior: the importance weight is the network term alone.
+                run = try runImportanceResampling(
+                    oversampling: sampler.sirOversampling,
+                    target: { theta in self.potential(theta, observations: self.repeated(observations, rows: theta.rows)) },
+                    proposal: { rows, rng in self.prior.sample(rows, rng: &rng) },
+                    proposalLogDensity: { self.prior.logProb($0) },
+                    groups: groups, count: count, rng: &rng, progress: progress)
+            case .slice, .ensemble:
+                let transform = UnconstrainedTransform(bounds: prior.supportBounds)
+                let starts = initialStates(observations: observations, rng: &rng)
+                let thetaTarget: BatchedLogDensity = { theta in
+                    self.potential(theta, observations: self.repeated(observations, rows: theta.rows))
+                }
+                run = try runMCMC(sampler, target: transform.unconstrainedTarget(thetaTarget),
+                                  initial: transform.unconstrained(starts), groups: groups, count: count,
+                                  rng: &rng, progress: progress)
+                run.samples = run.samples.map { transform.constrained($0) }
+            }
+        } catch let error as SamplerError {
+            throw PosteriorError(.samplingFailed, error.message)
+        }
+        lastDiagnostics = run.diagnostics
+        lastCost = (run.targetCalls, run.evaluatedRows)
+        for warning in run.warnings { warn(warning) }
+        var storage: [Double] = []
+        storage.reserveCapacity(groups * count * d)
+        for block in run.samples { storage += block.storage }
+        return Matrix(rows: groups * count, cols: d, storage)
+    }
+
+    /// Chain starts, group-major: for each observation, prior draws resampled with weights
+    /// given by the network term (importance resampling towards the posterior). With many
+    /// observations the candidates per observation shrink so that one call stays bounded,
+    /// but never below ten per chain.
+    func initialStates(observations: Matrix<Double>, rng: inout RandomSource) -> Matrix<Double> {
+        let groups = observations.rows, chains = sampler.chains, d = thetaDimension
+        let perGroup = max(chains * 10, min(initialCandidates, maxRowsPerCall / max(groups, 1)))
+        var storage: [Double] = []
+        storage.reserveCapacity(groups * chains * d)
+        let groupsPerCall = max(1, maxRowsPerCall / perGroup)
+        for first in stride(from: 0, to: groups, by: groupsPerCall) {
+            let block = Array(first..<min(first + groupsPerCall, groups))
+            let candidates = prior.sample(block.count * perGroup, rng: &rng)
+            let xs = observations.rows(at: (0..<candidates.rows).map { block[$0 / perGroup] })
+            let weights = networkTerm(theta: candidates, observations: xs)
+            for slot in block.indices {
+                let rows = Array((slot * perGroup)..<((slot + 1) * perGroup))
+                let chosen = resampleByWeight(candidates.rows(at: rows), logWeights: rows.map { weights[$0] }, count: chains, rng: &rng)
+                storage += chosen.storage
+            }
+        }
+        return Matrix(rows: groups * chains, cols: d, storage)
+    }
+}
