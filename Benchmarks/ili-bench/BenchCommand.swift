@@ -10,6 +10,7 @@ struct BenchCommand: ParsableCommand {
             NetsStepBenchmark.self,
             TaskData.self,
             C2STCommand.self,
+            FlowParityCommand.self,
         ]
     )
 }
