@@ -16,9 +16,15 @@ struct FlowParityCommand: ParsableCommand {
     @Option(help: "Output directory.") var out: String
     @Option(help: "Adam learning rate of the step.") var learningRate: Double = 5e-4
     @Option(help: "Adam steps to take on the same batch.") var steps = 1
+    @Option(help: "Also save a freshly initialised model of the same configuration here (for parity.py --ili-init).") var initOut: String?
 
     func run() throws {
         let estimator = try loadDensityEstimator(from: model, as: Float.self)
+        if let initOut {
+            var rng = RandomSource(seed: 1)
+            let fresh: any ConditionalDensityEstimator<Float> = try makeDensityEstimator(estimator.configuration, rng: &rng)
+            try fresh.save(to: initOut)
+        }
         let t = try NPYFile.read(theta).matrix(as: Float.self)
         let c = try NPYFile.read(x).matrix(as: Float.self)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

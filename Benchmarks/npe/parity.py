@@ -181,13 +181,18 @@ def main():
     if a.ili_init:
         init = load_file(f"{a.ili_init}/model.safetensors")
         fresh = sbi_maf(theta, x, a.seed + 1)
-        print("initial spread (std of unmasked entries), sbi vs ili:")
+        print("initial weights (unmasked entries of all steps), sbi vs ili: std, max |w|")
+        pooled = {}
         for n, t, o in ili_names(fresh):
             w = to_ili(t, o)
-            m = to_ili(mk[n], o) if n in mk else np.ones_like(w)
-            if n.startswith("steps.0."):
-                print(f"  {n:28s} sbi {w[m > 0].std():.4f}  ili {init[n][m > 0].std():.4f}")
-
+            m = (to_ili(mk[n], o) if n in mk else np.ones_like(w)) > 0
+            kind = n.split(".", 3)[3]
+            pooled.setdefault(kind, ([], []))
+            pooled[kind][0].append(w[m])
+            pooled[kind][1].append(init[n][m])
+        for kind, (sw, iw) in pooled.items():
+            sw, iw = np.concatenate(sw), np.concatenate(iw)
+            print(f"  {kind:16s} sbi {sw.std():.4f} {np.abs(sw).max():.4f}   ili {iw.std():.4f} {np.abs(iw).max():.4f}   (n={sw.size})")
 
 if __name__ == "__main__":
     main()
