@@ -36,6 +36,10 @@ def main():
     summary = inference._summary
     # sbi records the best validation loss, the negative mean log-probability.
     best_loss = summary.get("best_validation_loss", [float("nan")])
+    # The MAF's random permutations, as ili's config records them (with two features a
+    # draw decides which feature each step conditions, a large part of a seed's C2ST).
+    permutations = [m._permutation.tolist() for m in inference._neural_net.net._transform.modules()
+                    if type(m).__name__ == "RandomPermutation"]
     posterior = inference.build_posterior()
     sample_seconds = []
     for k, path in enumerate(a.obs):
@@ -47,7 +51,7 @@ def main():
     print(json.dumps({"impl": f"sbi {sbi.__version__}", "train_seconds": train_seconds,
                       "epochs": int(summary["epochs_trained"][-1]),
                       "best_validation_log_prob": -float(best_loss[-1]) if len(best_loss) else float("nan"),
-                      "sample_seconds": sample_seconds}))
+                      "sample_seconds": sample_seconds, "permutations": permutations}))
 
 
 if __name__ == "__main__":
