@@ -42,7 +42,8 @@ public enum FlowStep<Scalar: TensorScalar> {
 /// conditioners see the (z-scored, optionally embedded) context, and a standard normal
 /// base. `configuration.kind` picks the steps:
 ///
-/// - `.maf`: MADE affine steps with a permutation after each (sbi's MAF);
+/// - `.maf`: MADE affine steps with a permutation after each (sbi's MAF; reversing by
+///   default where sbi draws random permutations, see `resolvedPermutation`);
 /// - `.nsf`: rational-quadratic couplings on alternating halves, each followed by an
 ///   LU linear map or a permutation (sbi's NSF).
 ///
@@ -75,7 +76,7 @@ public final class ConditionalFlow<Scalar: TensorScalar>: ConditionalDensityEsti
         func permutation() -> PermutationTransform {
             defer { nextPermutation += 1 }
             if nextPermutation < permutations.count { return PermutationTransform(order: permutations[nextPermutation]) }
-            let order = config.permutation == .reverse
+            let order = config.resolvedPermutation == .reverse
                 ? Array((0..<d).reversed()) : rng.permutation(d)
             permutations.append(order)
             return PermutationTransform(order: order)

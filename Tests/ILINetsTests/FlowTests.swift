@@ -1,3 +1,4 @@
+import Foundation
 import ILINets
 import XCTest
 
@@ -7,14 +8,14 @@ final class FlowTests: XCTestCase {
         var small = DensityEstimatorConfiguration.maf(features: features, context: context)
         small.hiddenFeatures = 16
         small.transformCount = 3
-        var reverse = small
-        reverse.permutation = .reverse
+        var random = small
+        random.permutation = .random
         var nsf = DensityEstimatorConfiguration.nsf(features: features, context: context)
         nsf.hiddenFeatures = 16
         nsf.transformCount = 3
         var nsfPermuted = nsf
         nsfPermuted.couplingMixing = .permutation
-        return [small, reverse, nsf, nsfPermuted]
+        return [small, random, nsf, nsfPermuted]
     }
 
     /// Pushes the weights away from their initial values so that the test sees a generic flow
@@ -41,7 +42,7 @@ final class FlowTests: XCTestCase {
                 let back = flow.invert(z, context: context)
                 var worst: Float = 0
                 for i in 0..<y.count { worst = max(worst, abs(back.storage[i] - y.storage[i])) }
-                XCTAssertLessThan(worst, 1e-4, "\(config.kind) d=\(d) c=\(c) \(config.permutation) \(config.couplingMixing)")
+                XCTAssertLessThan(worst, 1e-4, "\(config.kind) d=\(d) c=\(c) \(config.resolvedPermutation) \(config.couplingMixing)")
             }
         }
     }
@@ -113,6 +114,30 @@ final class FlowTests: XCTestCase {
             let c: Matrix<Double> = rng.normalMatrix(rows: 3, cols: 2)
             checkGradients([y, c], tolerance: 1e-5) { _, v in flow.logProb(v[0], context: v[1]) }
         }
+    }
+
+    /// MAF reverses the features after every step unless told otherwise, so that no feature
+    /// stays first (unconditioned) in every step; NSF's permutation mixing stays random,
+    /// and a configuration's explicit choice and recorded permutations win.
+    func testPermutationDefaults() throws {
+        var rng = RandomSource(seed: 3)
+        let maf = ConditionalFlow<Float>(configuration: .maf(features: 3, context: 2), rng: &rng)
+        XCTAssertEqual(maf.configuration.permutations, Array(repeating: [2, 1, 0], count: 5))
+        var random = DensityEstimatorConfiguration.maf(features: 6, context: 2)
+        random.permutation = .random
+        let drawn = ConditionalFlow<Float>(configuration: random, rng: &rng).configuration.permutations ?? []
+        XCTAssertEqual(drawn.count, 5)
+        XCTAssertNotEqual(drawn, Array(repeating: [5, 4, 3, 2, 1, 0], count: 5))
+        var nsf = DensityEstimatorConfiguration.nsf(features: 6, context: 2)
+        nsf.couplingMixing = .permutation
+        XCTAssertEqual(nsf.resolvedPermutation, .random)
+        // A saved configuration that names the permutation keeps it; one that does not takes the default.
+        let saved = try JSONDecoder().decode(DensityEstimatorConfiguration.self,
+                                             from: Data(#"{"kind":"maf","featureCount":2,"contextCount":1,"permutation":"random"}"#.utf8))
+        XCTAssertEqual(saved.resolvedPermutation, .random)
+        let plain = try JSONDecoder().decode(DensityEstimatorConfiguration.self,
+                                             from: Data(#"{"kind":"maf","featureCount":2,"contextCount":1}"#.utf8))
+        XCTAssertEqual(plain.resolvedPermutation, .reverse)
     }
 }
 
