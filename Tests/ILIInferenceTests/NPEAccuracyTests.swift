@@ -43,6 +43,11 @@ final class NPEAccuracyTests: XCTestCase {
     }
 
     /// Two moons at 10,000 simulations: C2ST against exact samples at the benchmark's first observation.
+    ///
+    /// With MAF's reversing permutations the benchmark's C2ST over seeds 1-16 is
+    /// 0.566 ± 0.024 (this seed: 0.554); 0.62 leaves two standard deviations and still
+    /// fails a flow that leaves one feature unconditioned in most steps (random
+    /// permutations' bad draws score 0.63-0.91).
     func testTwoMoonsC2ST() throws {
         let task = TwoMoons()
         let posterior = try train(task, count: 10_000, configuration: .maf(features: 2, context: 2), seed: 1)
@@ -51,6 +56,6 @@ final class NPEAccuracyTests: XCTestCase {
         let reference = try task.referencePosterior(5000, observation: observation, rng: &rng)
         let samples = try posterior.sample(5000, observations: Matrix(rows: 1, cols: 2, observation), rng: &rng)
         let score = C2ST.accuracy(reference: reference, candidate: samples, seed: 3)
-        XCTAssertLessThanOrEqual(score, 0.65)
+        XCTAssertLessThanOrEqual(score, 0.62)
     }
 }
