@@ -11,8 +11,8 @@ after a clipped Adam step, each next to the size of what is compared.
     ili-bench flow-parity --model DIR/model --theta DIR/batch_theta.npy --x DIR/batch_x.npy --out DIR/ili
     python parity.py --theta theta.npy --x x.npy --out DIR --compare  # sbi's side and the table
 
-Also prints the initial-weight spread of both (ili's from --ili-init, a model directory
-ili built itself), to compare initialisations.
+With `flow-parity --init-out DIR/init` and `--compare --ili-init DIR/init`, also prints
+the spread and range of fresh initial weights of both, pooled over the steps.
 """
 import argparse, json, os
 
