@@ -27,7 +27,9 @@ struct ILI: ParsableCommand {
 extension ILI {
     /// Sets one OpenBLAS thread per process (or `ILI_BLAS_THREADS`) before any command runs:
     /// ili's matrices are small, and parallelism pays better across members and chains.
+    /// The allocator keeps freed buffers (`AllocatorTuning`).
     static func main() {
+        AllocatorTuning.keepFreedMemory()
         BLASConfiguration.useDefaultThreadCount()
         main(nil)
     }

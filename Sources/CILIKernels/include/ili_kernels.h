@@ -11,4 +11,9 @@ void ili_adam_update_f32(float *theta, const float *gradient, float *m, float *v
                          float b1, float b2, float eps, float l2, float shrink,
                          float step_size, float sqrt_correction2);
 
+/// Makes glibc serve blocks of up to 32 MiB from the heap and keep up to 512 MiB of freed
+/// heap instead of returning it to the kernel; a no-op elsewhere. See ILITensor's
+/// `AllocatorTuning`.
+void ili_keep_freed_memory(void);
+
 #endif
