@@ -55,6 +55,11 @@ def main():
     # sbi records the best validation loss: for NLE the negative mean log-likelihood,
     # for NRE-B the mean cross-entropy of the 1-out-of-10 classification.
     best_loss = float(summary["best_validation_loss"][-1])
+    if a.method == "nre":
+        # sbi's NRE loss is already a batch mean, and its validation loop divides the sum
+        # of those means by the number of validation rows again: undo that, so the figure
+        # is the cross-entropy per pair that ili reports.
+        best_loss *= settings["training_batch_size"]
 
     # sbi 0.27 takes the sampler settings as MCMCPosteriorParameters (mcmc_parameters=
     # dicts are deprecated). thin=1 explicitly: no thinning.
