@@ -7,16 +7,21 @@ import RealModule
 /// is a large share of a step at sbi's sizes (batch 200, 50 hidden units). tanh and ReLU
 /// are fused; other activations are applied as separate nodes.
 ///
+/// With `addend` (m × outputs), `activation(x · (W ∘ mask)ᵀ + b + addend)`: a MADE's first
+/// layer takes its context term this way, in the same node.
+///
 /// ```swift
 /// let h = denseLayer(x, weight: tape.read(w), bias: tape.read(b), mask: nil, activation: .tanh)
 /// ```
 @inlinable
 public func denseLayer<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, bias: Variable<Scalar>?,
-                               mask: Matrix<Scalar>?, activation: Activation) -> Variable<Scalar> {
+                               mask: Matrix<Scalar>?, activation: Activation,
+                               addend: Variable<Scalar>? = nil) -> Variable<Scalar> {
     switch activation {
     case .tanh, .relu, .identity: break
     default:
-        let pre = mask.map { x.maskedLinear(weight, mask: $0, bias: bias) } ?? x.linear(weight, bias: bias)
+        var pre = mask.map { x.maskedLinear(weight, mask: $0, bias: bias) } ?? x.linear(weight, bias: bias)
+        if let addend { pre = pre + addend }
         return activation.apply(pre)
     }
     let xv = x.value
@@ -43,6 +48,14 @@ public func denseLayer<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, 
     } else {
         y = Matrix.product(xv, w, transposeB: true)
     }
+    if let a = addend?.value {
+        precondition(a.rows == m && a.cols == n, "addend \(a.shapeDescription) for a \(m)×\(n) layer output")
+        y.storage.withUnsafeMutableBufferPointer { out in
+            a.storage.withUnsafeBufferPointer { ab in
+                for i in 0..<out.count { out[i] += ab[i] }
+            }
+        }
+    }
     switch activation {
     // Into a fresh buffer: with input and output aliased, the vectorizer's overlap check
     // fails and the kernel runs scalar, about 2.5x slower.
@@ -55,6 +68,7 @@ public func denseLayer<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, 
     }
     var inputs = [x, weight]
     if let bias { inputs.append(bias) }
+    if let addend { inputs.append(addend) }
     let output = y
     return x.tape.record(output, inputs: inputs) { tape, g in
         // The gradient before the activation, from the activation's output.
@@ -89,6 +103,7 @@ public func denseLayer<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, 
             }
         }
         if let bias, tape.needsGradient(bias) { tape.accumulateGradient(gPre.sumEachColumn(), into: bias) }
+        if let addend, tape.needsGradient(addend) { tape.accumulateGradient(gPre, into: addend) }
     }
 }
 

@@ -103,9 +103,8 @@ public final class MADE<Scalar: TensorScalar> {
         let first = maskedLayers[0]
         var h: Variable<Scalar>
         if let contextLayer, let context {
-            let pre = denseLayer(y, weight: tape.read(first.weight), bias: tape.read(first.bias), mask: first.mask,
-                                 activation: .identity)
-            h = activation.apply(pre + contextLayer(context, activation: activation))
+            h = denseLayer(y, weight: tape.read(first.weight), bias: tape.read(first.bias), mask: first.mask,
+                           activation: activation, addend: contextLayer(context, activation: activation))
         } else {
             h = denseLayer(y, weight: tape.read(first.weight), bias: tape.read(first.bias), mask: first.mask,
                            activation: activation)
