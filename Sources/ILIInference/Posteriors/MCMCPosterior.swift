@@ -138,11 +138,25 @@ public final class MCMCPosterior: Posterior {
         }
         lastDiagnostics = run.diagnostics
         lastCost = (run.targetCalls, run.evaluatedRows)
-        for warning in run.warnings { warn(warning) }
+        reportDiagnostics(run.diagnostics)
         var storage: [Double] = []
         storage.reserveCapacity(groups * count * d)
         for block in run.samples { storage += block.storage }
         return Matrix(rows: groups * count, cols: d, storage)
+    }
+
+    /// One warning line per observation whose diagnostics are out of bounds, at most three
+    /// of them and then a count, so that a test set of hundreds stays readable.
+    private func reportDiagnostics(_ diagnostics: [ChainDiagnostics?]) {
+        let flagged = diagnostics.enumerated().compactMap { g, d in d.flatMap { $0.warnings.isEmpty ? nil : (g, $0) } }
+        guard !flagged.isEmpty else { return }
+        for (g, d) in flagged.prefix(3) {
+            warn((diagnostics.count > 1 ? "observation \(g): " : "") + d.warnings.joined(separator: "; "))
+        }
+        if flagged.count > 3 {
+            warn("\(flagged.count) of \(diagnostics.count) observations have R-hat or ESS out of bounds (lastDiagnostics, or the diagnostics file of ili sample, has each)")
+        }
+        warn("chains that disagree may each sit in one mode of a multimodal posterior; more chains, a longer warm-up or thinning help")
     }
 
     /// Chain starts, group-major: for each observation, prior draws resampled with weights
