@@ -9,6 +9,7 @@ public struct PosteriorError: Error, CustomStringConvertible, Sendable {
         public static let shapeMismatch = Code("shape-mismatch")
         public static let badDirectory = Code("bad-directory")
         public static let emptyDataset = Code("empty-dataset")
+        public static let unsupportedEnsemble = Code("unsupported-ensemble")
     }
 
     public var code: Code

@@ -55,6 +55,14 @@ public enum RunTrainer {
                 let c = try ClassifierOptions.configuration(for: entry, parameterCount: data.theta.cols, dataCount: data.x.cols)
                 configurations += Array(repeating: c, count: entry.repeats)
             }
+            if run.ratio.variant == .b && configurations.count > 1 {
+                throw ConfigError(.invalidValue, source: run.source, keyPath: "inference.estimators",
+                                  "\(configurations.count) members with NRE-B: its classifiers learn the ratio only up to a function of x each, so they cannot be mixed; use one estimator (repeats: 1), or variant a, c or bnre for an ensemble")
+            }
+            if run.training.batchSize < 2 {
+                throw ConfigError(.invalidValue, source: run.source, keyPath: "train.batch_size",
+                                  "NRE contrasts each row with other rows of its batch; batch_size must be at least 2")
+            }
             let result = try NeuralRatioEstimation.train(configurations: configurations, data: data, ratio: run.ratio,
                                                          settings: run.training, seed: run.seed, progress: progress)
             try PosteriorArchive.write(nre: result, sampler: run.sampler, prior: run.prior, experiment: experiment,

@@ -68,8 +68,13 @@ struct Sample: ParsableCommand {
             mcmc.apply(to: &mcmcPosterior.sampler)
             do {
                 try mcmcPosterior.sampler.validate()
+                let d = mcmcPosterior.thetaDimension
+                if mcmcPosterior.sampler.kind == .ensemble && mcmcPosterior.sampler.chains < 2 * d {
+                    throw ValidationError("--chains: the ensemble sampler needs at least 2·d = \(2 * d) chains for \(d) parameters, got \(mcmcPosterior.sampler.chains)")
+                }
             } catch let error as SamplerError {
-                throw ValidationError(error.message.replacingOccurrences(of: "sampler setting sirOversampling", with: "--oversampling"))
+                let flags = ["kind": "--sampler", "chains": "--chains", "warmup": "--warmup", "thin": "--thin", "sirOversampling": "--oversampling"]
+                throw ValidationError((error.field.flatMap { flags[$0] }.map { "\($0): " } ?? "") + error.message)
             }
             if !quiet && isatty(STDERR_FILENO) != 0 {
                 let kind = mcmcPosterior.sampler.kind.rawValue

@@ -30,6 +30,27 @@ final class RatioEstimationTests: XCTestCase {
         XCTAssertEqual(loss(small), Double.log(12), accuracy: 1e-12)
     }
 
+    /// With a constant logit c the NRE-C loss has a closed form that uses K and γ apart:
+    /// log q(joint at 0) = log γ + c − log(K(1 + γeᶜ)) and log q(none) = −log(1 + γeᶜ),
+    /// weighted γ/(1+γ) and 1/(1+γ). Checked at c = 0.7, K = 3, γ = 2.
+    func testContrastiveLossAtAConstantLogit() {
+        var rng = RandomSource(seed: 2)
+        let classifier = RatioClassifier<Double>(configuration: ClassifierConfiguration(parameterCount: 2, dataCount: 3), rng: &rng)
+        for p in classifier.parameters { p.value = Matrix(rows: p.value.rows, cols: p.value.cols, repeating: 0) }
+        let c = 0.7, k = 3.0, gamma = 2.0
+        classifier.parameters.first { $0.name.hasSuffix("final.bias") }!.value = Matrix(scalar: c)
+        let theta = Matrix<Double>(rows: 10, cols: 2) { _, _ in rng.normal() }
+        let x = Matrix<Double>(rows: 10, cols: 3) { _, _ in rng.normal() }
+        var settings = RatioEstimationSettings(variant: .c)
+        settings.classCount = 3
+        settings.gamma = gamma
+        let tape = Tape<Double>()
+        let loss = withExtendedLifetime(tape) { RatioLoss.loss(settings, classifier: classifier, theta: theta, x: x, tape: tape).value.scalar }
+        let logJoint = Double.log(gamma) + c - Double.log(k * (1 + gamma * Double.exp(c)))
+        let logNone = -Double.log(1 + gamma * Double.exp(c))
+        XCTAssertEqual(loss, -(gamma / (1 + gamma) * logJoint + 1 / (1 + gamma) * logNone), accuracy: 1e-12)
+    }
+
     /// The losses' gradients with respect to the classifier's weights, against central
     /// differences in float64, for every variant.
     func testLossGradientsMatchFiniteDifferences() {
@@ -112,6 +133,13 @@ final class RatioEstimationTests: XCTestCase {
             case .bnre:
                 XCTAssertGreaterThan(correlation, 0.9, "BNRE: correlation")
                 XCTAssertLessThan(spread(logits), spread(truth), "BNRE: flatter than the exact ratio")
+                // The balance BNRE enforces: E_joint[σ(f)] + E_marginal[σ(f)] = 1, on fresh pairs.
+                let (jointTheta, jointX) = task.simulations(2000, rng: &rng)
+                let marginalTheta = task.prior.sample(2000, rng: &rng)
+                let joint = result.ensemble.logRatio(theta: jointTheta.converted(to: Float.self), x: jointX.converted(to: Float.self))
+                let marginal = result.ensemble.logRatio(theta: marginalTheta.converted(to: Float.self), x: jointX.converted(to: Float.self))
+                let sigmoid = { (v: [Double]) in v.map { 1 / (1 + Double.exp(-$0)) }.reduce(0, +) / Double(v.count) }
+                XCTAssertEqual(sigmoid(joint) + sigmoid(marginal), 1, accuracy: 0.05, "BNRE: balanced")
             case .a, .b, .c:
                 XCTAssertLessThan(rms, 0.45, "NRE-\(variant.rawValue): centred RMS error")
                 XCTAssertGreaterThan(correlation, 0.95, "NRE-\(variant.rawValue): correlation")

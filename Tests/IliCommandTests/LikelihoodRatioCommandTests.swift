@@ -116,7 +116,16 @@ final class LikelihoodRatioCommandTests: XCTestCase {
             XCTAssertNotEqual(result.status, 0, "accepted: \(expected)")
             XCTAssertTrue(result.stderr.contains(expected) && result.stderr.contains("bad\(k).yaml"), "expected '\(expected)' in: \(result.stderr)")
         }
+        let ensembleB = try config(method: "nre", extra: "  variant: b", estimator: "{model: mlp, repeats: 2}")
+        let refused = try BinaryRunner.run(["train", ensembleB, "--quiet"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("inference.estimators: 2 members with NRE-B"), refused.stderr)
+        let nleEmbedding = try config(method: "nle", estimator: "{model: maf, structured_x: true}")
+        let unknown = try BinaryRunner.run(["train", nleEmbedding, "--quiet"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("structured_x: unknown estimator key"), unknown.stderr)
         let samplerCases: [(String, String)] = [
+            ("{method: ensemble, chains: 3}", "inference.sampler.chains: the ensemble sampler needs at least 2·d = 4 chains"),
             ("{method: gibbs}", "inference.sampler.method: 'gibbs' is not one of"),
             ("{chains: 1}", "inference.sampler.chains: must be at least 2"),
             ("{steps: 10}", "inference.sampler.steps: unknown key"),

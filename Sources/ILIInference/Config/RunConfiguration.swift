@@ -65,7 +65,8 @@ public struct RunConfiguration {
         let methodNode = try inference.required("method")
         let method = InferenceMethod(rawValue: try methodNode.choice(InferenceMethod.allCases.map(\.rawValue)))!
         let ratio = try parseRatio(inference, method: method)
-        let sampler = try parseSampler(inference.optional("sampler"), method: method)
+        let sampler = try parseSampler(inference.optional("sampler"), method: method,
+                                       parameterCount: try prior.makePrior(source: root.source).dimension)
         let estimatorNodes = try inference.required("estimators").list()
         guard !estimatorNodes.isEmpty else {
             throw try inference.required("estimators").error(.invalidValue, "give at least one estimator")
@@ -155,7 +156,7 @@ public struct RunConfiguration {
             if !(v > 0 && v.isFinite) { throw n.error(.invalidValue, "must be positive, got \(v)") }
             return v
         }
-        let applies: [String: RatioEstimationSettings.Variant] = ["num_atoms": .b, "num_classes": .c, "gamma": .c, "balance_strength": .bnre]
+        let applies: [(String, RatioEstimationSettings.Variant)] = [("num_atoms", .b), ("num_classes", .c), ("gamma", .c), ("balance_strength", .bnre)]
         for (key, variant) in applies where ratio.variant != variant {
             if let n = inference.optional(key) {
                 throw n.error(.invalidValue, "'\(key)' belongs to NRE variant \(variant.rawValue); this run's variant is \(ratio.variant.rawValue)")
@@ -169,7 +170,7 @@ public struct RunConfiguration {
     }
 
     /// `sampler: {method, chains, warmup, thin, oversampling}` for NLE and NRE posteriors.
-    static func parseSampler(_ node: ConfigNode?, method: InferenceMethod) throws -> SamplerSettings {
+    static func parseSampler(_ node: ConfigNode?, method: InferenceMethod, parameterCount: Int) throws -> SamplerSettings {
         var sampler = SamplerSettings()
         guard let node else { return sampler }
         if method == .npe {
@@ -191,6 +192,9 @@ public struct RunConfiguration {
             try sampler.validate()
         } catch let error as SamplerError {
             throw node.error(.invalidValue, error.message)
+        }
+        if sampler.kind == .ensemble && sampler.chains < 2 * parameterCount {
+            throw (m.optional("chains") ?? node).error(.invalidValue, "the ensemble sampler needs at least 2·d = \(2 * parameterCount) chains (walkers) for \(parameterCount) parameters, got \(sampler.chains)")
         }
         return sampler
     }

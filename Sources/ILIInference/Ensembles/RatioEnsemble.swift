@@ -3,10 +3,12 @@ import RealModule
 
 /// Ratio classifiers mixed with fixed weights: r(θ, x) = Σₖ wₖ exp fₖ(θ, x).
 ///
-/// Each member's exp fₖ estimates p(x | θ) / p(x), so each rₖ p(θ) is a posterior and the
-/// mixture of ratios is the mixture of those posteriors, the same rule as for densities.
-/// Weights are the softmax of each member's best validation score (the negated mean loss,
-/// a log-likelihood of the classification labels in nats per pair).
+/// With NRE-A, C and BNRE each member's exp fₖ estimates p(x | θ) / p(x), so each rₖ p(θ)
+/// is a posterior and the mixture of ratios is the mixture of those posteriors, the same
+/// rule as for densities. (NRE-B's logits carry an unknown function of x per member, so
+/// NRE-B trains one member only.) Weights are the softmax of each member's best validation
+/// score, the negated mean loss: for A, B and C a log-likelihood of the classification
+/// labels in nats per pair; for BNRE that plus its balancing penalty.
 public final class RatioEnsemble {
     public let members: [RatioClassifier<Float>]
     public let weights: [Double]

@@ -25,7 +25,11 @@ public enum DensityEstimatorOptions {
     public static func configuration(for entry: RunConfiguration.EstimatorEntry, featureCount: Int, contextCount: Int,
                                      featureName: String, contextName: String) throws -> DensityEstimatorConfiguration {
         let m = entry.options
-        let allowed = keys
+        // The z-scoring and structure keys are named after the variables' roles; NLE (whose
+        // context is θ) takes no embedding, which compresses x.
+        var allowed = keys.subtracting(["z_score_theta", "z_score_x", "structured_x", "embedding"])
+        allowed.formUnion(["z_score_\(featureName)", "z_score_\(contextName)", "structured_\(contextName)"])
+        if contextName == "x" { allowed.insert("embedding") }
         for (key, node) in m.entries where !allowed.contains(key) {
             throw node.error(.unknownKey, "unknown estimator key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
         }

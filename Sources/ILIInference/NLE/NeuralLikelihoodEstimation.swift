@@ -7,7 +7,7 @@ import ILINets
 /// ```swift
 /// let result = try NeuralLikelihoodEstimation.train(configurations: [.maf(features: 2, context: 2)],
 ///                                                  data: data, settings: TrainingSettings(), seed: 1)
-/// let posterior = MCMCPosterior(prior: prior, likelihood: .density(result.ensemble))
+/// let posterior = MCMCPosterior(prior: prior, model: .likelihood(result.ensemble))
 /// ```
 public enum NeuralLikelihoodEstimation {
     /// Trains one member per configuration (features x, context θ) on the same seeded split,

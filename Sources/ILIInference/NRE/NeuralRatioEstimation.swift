@@ -25,6 +25,11 @@ public enum NeuralRatioEstimation {
     public static func train(configurations: [ClassifierConfiguration], data: SimulationDataset,
                              ratio: RatioEstimationSettings, settings: TrainingSettings, seed: UInt64,
                              progress: TrainingProgress = .automatic) throws -> Result {
+        // Each NRE-B member's logit is log r plus its own unknown function of x, so a
+        // mixture of members would weight them by those functions, not by their fit.
+        guard ratio.variant != .b || configurations.count == 1 else {
+            throw PosteriorError(.unsupportedEnsemble, "NRE-B learns each member's ratio only up to its own function of x, so its members cannot be mixed; train one NRE-B classifier, or an ensemble with variant a, c or bnre")
+        }
         var rng = RandomSource(seed: seed)
         let split = data.split(validationFraction: settings.validationFraction, rng: &rng)
         let memberSeeds = configurations.map { _ in rng.next() }

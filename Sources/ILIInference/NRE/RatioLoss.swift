@@ -14,10 +14,12 @@ enum RatioLoss {
     static func loss<Scalar: TensorScalar>(_ settings: RatioEstimationSettings, classifier: RatioClassifier<Scalar>,
                                            theta: Matrix<Scalar>, x: Matrix<Scalar>, tape: Tape<Scalar>) -> Variable<Scalar> {
         let batch = theta.rows
+        // One row has no other θ to contrast with: nothing to learn from it.
+        guard batch >= 2 else { return tape.constant(Matrix(scalar: 0)) }
         switch settings.variant {
         case .a, .bnre:
             // Column 0: the joint pair; column 1: x with the next row's θ.
-            let logits = pairLogits(classifier, theta: theta, x: x, offsets: batch > 1 ? [0, 1] : [0, 0], tape: tape)
+            let logits = pairLogits(classifier, theta: theta, x: x, offsets: [0, 1], tape: tape)
             let joint = logits.column(0), marginal = logits.column(1)
             // Binary cross-entropy with labels 1 (joint) and 0 (marginal), averaged over both.
             var loss = -(joint.logSigmoid().mean() + (-marginal).logSigmoid().mean()) * Scalar(0.5)
@@ -32,7 +34,6 @@ enum RatioLoss {
             return -logits.logSoftmaxEachRow().column(0).mean()
         case .c:
             let k = min(settings.classCount, batch - 1)
-            guard k >= 1 else { return tape.constant(Matrix(scalar: 0)) }
             // Offsets 0..<k form the set holding the joint pair (at 0); 1...k the all-marginal set.
             let logits = pairLogits(classifier, theta: theta, x: x, offsets: Array(0...k), tape: tape)
             let gamma = settings.gamma

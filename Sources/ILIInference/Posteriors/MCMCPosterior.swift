@@ -1,5 +1,6 @@
 import Foundation
 import ILINets
+import RealModule
 
 /// The posterior of NLE and NRE: p(θ | x) ∝ q(x | θ) p(θ) (or r(θ, x) p(θ)), sampled by MCMC.
 ///
@@ -121,7 +122,7 @@ public final class MCMCPosterior: Posterior {
                     target: { theta in self.potential(theta, observations: self.repeated(observations, rows: theta.rows)) },
                     proposal: { rows, rng in self.prior.sample(rows, rng: &rng) },
                     proposalLogDensity: { self.prior.logProb($0) },
-                    groups: groups, count: count, rng: &rng, progress: progress)
+                    groups: groups, count: count, rng: &rng, maxRowsPerCall: maxRowsPerCall, progress: progress)
             case .slice, .ensemble:
                 let transform = UnconstrainedTransform(bounds: prior.supportBounds)
                 let starts = initialStates(observations: observations, rng: &rng)
@@ -160,9 +161,11 @@ public final class MCMCPosterior: Posterior {
     }
 
     /// Chain starts, group-major: for each observation, prior draws resampled with weights
-    /// given by the network term (importance resampling towards the posterior). With many
-    /// observations the candidates per observation shrink so that one call stays bounded,
-    /// but never below ten per chain.
+    /// given by the network term (importance resampling towards the posterior), without
+    /// replacement so that no two chains start at the same point (the ensemble sampler's
+    /// stretch moves cannot separate walkers that coincide). With many observations the
+    /// candidates per observation shrink so that one call stays bounded, but never below
+    /// ten per chain.
     func initialStates(observations: Matrix<Double>, rng: inout RandomSource) -> Matrix<Double> {
         let groups = observations.rows, chains = sampler.chains, d = thetaDimension
         let perGroup = max(chains * 10, min(initialCandidates, maxRowsPerCall / max(groups, 1)))
@@ -176,10 +179,24 @@ public final class MCMCPosterior: Posterior {
             let weights = networkTerm(theta: candidates, observations: xs)
             for slot in block.indices {
                 let rows = Array((slot * perGroup)..<((slot + 1) * perGroup))
-                let chosen = resampleByWeight(candidates.rows(at: rows), logWeights: rows.map { weights[$0] }, count: chains, rng: &rng)
-                storage += chosen.storage
+                let chosen = distinctDraws(rows.map { weights[$0] }, count: chains, rng: &rng)
+                storage += candidates.rows(at: chosen.map { rows[$0] }).storage
             }
         }
         return Matrix(rows: groups * chains, cols: d, storage)
+    }
+
+    /// `count` distinct indices drawn with probability ∝ exp(logWeights), one after another
+    /// without replacement (the Gumbel top-k trick: the largest log-weight plus Gumbel noise).
+    /// Indices of zero weight come last, in random order, when too few have weight.
+    private func distinctDraws(_ logWeights: [Double], count: Int, rng: inout RandomSource) -> [Int] {
+        let keys = logWeights.map { w -> Double in
+            let gumbel = -Double.log(-Double.log(Swift.max(rng.uniform(), Double.leastNormalMagnitude)))
+            return w.isFinite ? w + gumbel : -.infinity
+        }
+        var order = Array(logWeights.indices)
+        let tieBreak = rng.permutation(order.count)
+        order.sort { keys[$0] != keys[$1] ? keys[$0] > keys[$1] : tieBreak[$0] < tieBreak[$1] }
+        return Array(order.prefix(count))
     }
 }

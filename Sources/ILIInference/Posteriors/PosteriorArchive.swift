@@ -157,6 +157,11 @@ public enum PosteriorArchive {
         }
         // Directories exported from the registry carry no sampler: the defaults apply.
         let sampler = try manifest["sampler"].map { try decodeField(SamplerSettings.self, from: $0, "\"sampler\"") } ?? SamplerSettings()
+        do {
+            try sampler.validate()
+        } catch let error as SamplerError {
+            throw fail("\"sampler\": \(error.message)")
+        }
         switch method {
         case "npe":
             return DirectPosterior(prior: prior, ensemble: try densityEnsemble())
@@ -174,6 +179,8 @@ public enum PosteriorArchive {
                     return try RatioClassifier<Float>(configuration: configuration, tensors: file.tensors, source: file.path)
                 } catch let error as ModelFileError {
                     throw PosteriorError(.badDirectory, error.message)
+                } catch let error as ConfigurationError {
+                    throw PosteriorError(.badDirectory, "\(file.path): a member's classifier configuration is not valid: \(error.message)")
                 }
             }
             let ensemble = RatioEnsemble(members: classifiers, weights: files.map(\.weight))
