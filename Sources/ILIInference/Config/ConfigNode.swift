@@ -161,6 +161,15 @@ public struct ConfigMapping {
         return v
     }
 
+    /// The whole number at `key`, or nil when absent; an error naming the key when it is
+    /// below `minimum`.
+    public func wholeNumber(_ key: String, atLeast minimum: Int) throws -> Int? {
+        guard let n = optional(key) else { return nil }
+        let v = try n.int()
+        if v < minimum { throw n.error(.invalidValue, "must be at least \(minimum), got \(v)") }
+        return v
+    }
+
     /// The single entry of a one-key mapping such as `{uniform: {...}}`, its key among `choices`.
     public func single(choices: [String]) throws -> (key: String, value: ConfigNode) {
         guard entries.count == 1, let entry = entries.first else {

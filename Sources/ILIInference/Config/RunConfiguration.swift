@@ -83,15 +83,9 @@ public struct RunConfiguration {
         if let trainNode = top.optional("train") {
             let t = try trainNode.mapping(allowing: ["batch_size", "learning_rate", "validation_fraction",
                                                      "stop_after_epochs", "max_epochs", "clip_max_norm", "parallel_members"])
-            func positiveInt(_ key: String) throws -> Int? {
-                guard let n = t.optional(key) else { return nil }
-                let v = try n.int()
-                if v < 1 { throw n.error(.invalidValue, "must be at least 1, got \(v)") }
-                return v
-            }
-            if let v = try positiveInt("batch_size") { training.batchSize = v }
-            if let v = try positiveInt("stop_after_epochs") { training.stopAfterEpochs = v }
-            if let v = try positiveInt("max_epochs") { training.maxEpochs = v }
+            if let v = try t.wholeNumber("batch_size", atLeast: 1) { training.batchSize = v }
+            if let v = try t.wholeNumber("stop_after_epochs", atLeast: 1) { training.stopAfterEpochs = v }
+            if let v = try t.wholeNumber("max_epochs", atLeast: 1) { training.maxEpochs = v }
             if let n = t.optional("learning_rate") {
                 let v = try n.double()
                 if !(v > 0 && v < 1) { throw n.error(.invalidValue, "must be in (0, 1), got \(v)") }
@@ -144,12 +138,6 @@ public struct RunConfiguration {
         if let n = inference.optional("variant") {
             ratio.variant = .init(rawValue: try n.choice(RatioEstimationSettings.Variant.allCases.map(\.rawValue)))!
         }
-        func count(_ key: String, minimum: Int) throws -> Int? {
-            guard let n = inference.optional(key) else { return nil }
-            let v = try n.int()
-            if v < minimum { throw n.error(.invalidValue, "must be at least \(minimum), got \(v)") }
-            return v
-        }
         func positive(_ key: String) throws -> Double? {
             guard let n = inference.optional(key) else { return nil }
             let v = try n.double()
@@ -162,8 +150,8 @@ public struct RunConfiguration {
                 throw n.error(.invalidValue, "'\(key)' belongs to NRE variant \(variant.rawValue); this run's variant is \(ratio.variant.rawValue)")
             }
         }
-        if let v = try count("num_atoms", minimum: 2) { ratio.atomCount = v }
-        if let v = try count("num_classes", minimum: 1) { ratio.classCount = v }
+        if let v = try inference.wholeNumber("num_atoms", atLeast: 2) { ratio.atomCount = v }
+        if let v = try inference.wholeNumber("num_classes", atLeast: 1) { ratio.classCount = v }
         if let v = try positive("gamma") { ratio.gamma = v }
         if let v = try positive("balance_strength") { ratio.balanceStrength = v }
         return ratio
@@ -178,16 +166,10 @@ public struct RunConfiguration {
         }
         let m = try node.mapping(allowing: ["method", "chains", "warmup", "thin", "oversampling"])
         if let n = m.optional("method") { sampler.kind = SamplerKind(rawValue: try n.choice(SamplerKind.allCases.map(\.rawValue)))! }
-        func count(_ key: String, minimum: Int) throws -> Int? {
-            guard let n = m.optional(key) else { return nil }
-            let v = try n.int()
-            if v < minimum { throw n.error(.invalidValue, "must be at least \(minimum), got \(v)") }
-            return v
-        }
-        if let v = try count("chains", minimum: 2) { sampler.chains = v }
-        if let v = try count("warmup", minimum: 0) { sampler.warmup = v }
-        if let v = try count("thin", minimum: 1) { sampler.thin = v }
-        if let v = try count("oversampling", minimum: 1) { sampler.sirOversampling = v }
+        if let v = try m.wholeNumber("chains", atLeast: 2) { sampler.chains = v }
+        if let v = try m.wholeNumber("warmup", atLeast: 0) { sampler.warmup = v }
+        if let v = try m.wholeNumber("thin", atLeast: 1) { sampler.thin = v }
+        if let v = try m.wholeNumber("oversampling", atLeast: 1) { sampler.sirOversampling = v }
         do {
             try sampler.validate()
         } catch let error as SamplerError {

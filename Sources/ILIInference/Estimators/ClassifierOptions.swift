@@ -1,5 +1,4 @@
 import ILINets
-import Yams
 
 /// Reads the classifier entries of an NRE run configuration.
 ///
@@ -26,14 +25,8 @@ public enum ClassifierOptions {
         let model = try modelNode.choice(models)
         var c = ClassifierConfiguration(architecture: model == "mlp" ? .mlp : .residual,
                                         parameterCount: parameterCount, dataCount: dataCount)
-        func positive(_ key: String) throws -> Int? {
-            guard let n = m.optional(key) else { return nil }
-            let v = try n.int()
-            if v < 1 { throw n.error(.invalidValue, "must be at least 1, got \(v)") }
-            return v
-        }
-        if let v = try positive("hidden_features") { c.hiddenFeatures = v }
-        if let v = try positive("num_blocks") { c.blockCount = v }
+        if let v = try m.wholeNumber("hidden_features", atLeast: 1) { c.hiddenFeatures = v }
+        if let v = try m.wholeNumber("num_blocks", atLeast: 1) { c.blockCount = v }
         if let n = m.optional("activation") {
             c.activation = Activation(rawValue: try n.choice(Activation.allCases.map(\.rawValue)))!
         }
@@ -41,15 +34,7 @@ public enum ClassifierOptions {
         if let n = m.optional("z_score_x") { c.zScoreData = try n.bool() }
         if let n = m.optional("structured_x") { c.structuredData = try n.bool() }
         if let n = m.optional("embedding") {
-            var yaml = try Yams.serialize(node: n.node)
-            if case .mapping(let mapping) = n.node, mapping["inputCount"] == nil {
-                yaml = "inputCount: \(dataCount)\n" + yaml
-            }
-            do {
-                c.embedding = try EmbeddingConfiguration(yaml: yaml)
-            } catch {
-                throw n.error(.invalidValue, "\(error)")
-            }
+            c.embedding = try EmbeddingOptions.configuration(n, inputCount: dataCount, inputName: "x")
         }
         do {
             try c.validate()

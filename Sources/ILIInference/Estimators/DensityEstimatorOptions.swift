@@ -1,5 +1,4 @@
 import ILINets
-import Yams
 
 /// Reads the density-estimator entries of a run configuration into network configurations.
 ///
@@ -36,17 +35,11 @@ public enum DensityEstimatorOptions {
         let modelNode = try m.required("model")
         let model = try modelNode.choice(models)
         var c = DensityEstimatorConfiguration(kind: .init(rawValue: model)!, featureCount: featureCount, contextCount: contextCount)
-        func positive(_ key: String) throws -> Int? {
-            guard let n = m.optional(key) else { return nil }
-            let v = try n.int()
-            if v < 1 { throw n.error(.invalidValue, "must be at least 1, got \(v)") }
-            return v
-        }
-        if let v = try positive("hidden_features") { c.hiddenFeatures = v }
-        if let v = try positive("num_transforms") { c.transformCount = v }
-        if let v = try positive("num_blocks") { c.blockCount = v }
-        if let v = try positive("num_bins") { c.binCount = v }
-        if let v = try positive("num_components") { c.componentCount = v }
+        if let v = try m.wholeNumber("hidden_features", atLeast: 1) { c.hiddenFeatures = v }
+        if let v = try m.wholeNumber("num_transforms", atLeast: 1) { c.transformCount = v }
+        if let v = try m.wholeNumber("num_blocks", atLeast: 1) { c.blockCount = v }
+        if let v = try m.wholeNumber("num_bins", atLeast: 1) { c.binCount = v }
+        if let v = try m.wholeNumber("num_components", atLeast: 1) { c.componentCount = v }
         if let n = m.optional("tail_bound") {
             let v = try n.double()
             if !(v > 0) { throw n.error(.invalidValue, "must be positive, got \(v)") }
@@ -67,18 +60,7 @@ public enum DensityEstimatorOptions {
         }
         if let n = m.optional("structured_\(contextName)") { c.structuredContext = try n.bool() }
         if let n = m.optional("embedding") {
-            var yaml = try Yams.serialize(node: n.node)
-            if case .mapping(let mapping) = n.node, mapping["inputCount"] == nil {
-                yaml = "inputCount: \(contextCount)\n" + yaml
-            }
-            do {
-                c.embedding = try EmbeddingConfiguration(yaml: yaml)
-            } catch {
-                throw n.error(.invalidValue, "\(error)")
-            }
-            if c.embedding?.inputCount != contextCount {
-                throw n.error(.invalidValue, "inputCount \(c.embedding!.inputCount) does not match the \(contextCount) values of \(contextName)")
-            }
+            c.embedding = try EmbeddingOptions.configuration(n, inputCount: contextCount, inputName: contextName)
         }
         do {
             try c.validate()

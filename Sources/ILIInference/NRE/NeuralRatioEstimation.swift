@@ -30,31 +30,20 @@ public enum NeuralRatioEstimation {
         guard ratio.variant != .b || configurations.count == 1 else {
             throw PosteriorError(.unsupportedEnsemble, "NRE-B learns each member's ratio only up to its own function of x, so its members cannot be mixed; train one NRE-B classifier, or an ensemble with variant a, c or bnre")
         }
-        var rng = RandomSource(seed: seed)
-        let split = data.split(validationFraction: settings.validationFraction, rng: &rng)
-        let memberSeeds = configurations.map { _ in rng.next() }
-        let trainingTheta = data.theta.rows(at: split.training)
-        let trainingX = data.x.rows(at: split.training)
-        progress.note("training \(configurations.count) NRE-\(ratio.variant.rawValue.uppercased()) classifier(s) on \(split.training.count) simulations, validating on \(split.validation.count)"
+        let plan = EnsembleTraining(rows: data.count, members: configurations.count, settings: settings, seed: seed)
+        let trainingTheta = data.theta.rows(at: plan.training)
+        let trainingX = data.x.rows(at: plan.training)
+        progress.note("training \(configurations.count) NRE-\(ratio.variant.rawValue.uppercased()) classifier(s) on \(plan.training.count) simulations, validating on \(plan.validation.count)"
                       + (data.droppedRows > 0 ? " (\(data.droppedRows) rows with NaN or infinite values dropped)" : ""))
-
-        let trained = try runJobs(configurations.count, parallel: settings.parallelMembers) { k -> (RatioClassifier<Float>, TrainingSummary) in
-            var memberRNG = RandomSource(seed: memberSeeds[k])
-            let classifier = RatioClassifier<Float>(configuration: configurations[k], rng: &memberRNG)
+        let trained = try plan.train(progress: progress, scoreNote: { String(format: "loss %.4f", -$0) }) { k, rng in
+            let classifier = RatioClassifier<Float>(configuration: configurations[k], rng: &rng)
             classifier.fitStandardization(parameters: trainingTheta, data: trainingX)
-            let label = "\(configurations[k].architecture == .residual ? "resnet" : "mlp") #\(k)"
-            let summary = Trainer(settings: settings).train(
-                parameters: classifier.parameters, training: split.training, validation: split.validation, rng: &memberRNG,
-                score: { tape, rows in
-                    -RatioLoss.loss(ratio, classifier: classifier, theta: data.theta.rows(at: rows), x: data.x.rows(at: rows), tape: tape)
-                },
-                progress: { progress.report(label, $0) })
-            progress.note("[\(label)] done: \(summary.epochs) epochs, best validation loss \(String(format: "%.4f", -summary.bestValidationScore)) at epoch \(summary.bestEpoch), \(String(format: "%.1f", summary.seconds)) s")
-            return (classifier, summary)
+            return EnsembleTraining.Member(model: classifier, parameters: classifier.parameters,
+                                           label: "\(configurations[k].architecture == .residual ? "resnet" : "mlp") #\(k)") { tape, rows in
+                -RatioLoss.loss(ratio, classifier: classifier, theta: data.theta.rows(at: rows), x: data.x.rows(at: rows), tape: tape)
+            }
         }
-        let summaries = trained.map(\.1)
-        let weights = DensityEnsemble.weights(fromValidationScores: summaries.map(\.bestValidationScore))
-        return Result(ensemble: RatioEnsemble(members: trained.map(\.0), weights: weights), summaries: summaries,
+        return Result(ensemble: RatioEnsemble(members: trained.models, weights: trained.weights), summaries: trained.summaries,
                       configurations: configurations, ratio: ratio, droppedRows: data.droppedRows)
     }
 }
