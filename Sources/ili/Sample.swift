@@ -67,11 +67,7 @@ struct Sample: ParsableCommand {
         if let mcmcPosterior {
             mcmc.apply(to: &mcmcPosterior.sampler)
             do {
-                try mcmcPosterior.sampler.validate()
-                let d = mcmcPosterior.thetaDimension
-                if mcmcPosterior.sampler.kind == .ensemble && mcmcPosterior.sampler.chains < 2 * d {
-                    throw ValidationError("--chains: the ensemble sampler needs at least 2·d = \(2 * d) chains for \(d) parameters, got \(mcmcPosterior.sampler.chains)")
-                }
+                try mcmcPosterior.sampler.validate(parameterCount: mcmcPosterior.thetaDimension)
             } catch let error as SamplerError {
                 let flags = ["kind": "--sampler", "chains": "--chains", "warmup": "--warmup", "thin": "--thin", "sirOversampling": "--oversampling"]
                 throw ValidationError((error.field.flatMap { flags[$0] }.map { "\($0): " } ?? "") + error.message)

@@ -171,12 +171,10 @@ public struct RunConfiguration {
         if let v = try m.wholeNumber("thin", atLeast: 1) { sampler.thin = v }
         if let v = try m.wholeNumber("oversampling", atLeast: 1) { sampler.sirOversampling = v }
         do {
-            try sampler.validate()
+            try sampler.validate(parameterCount: parameterCount)
         } catch let error as SamplerError {
-            throw node.error(.invalidValue, error.message)
-        }
-        if sampler.kind == .ensemble && sampler.chains < 2 * parameterCount {
-            throw (m.optional("chains") ?? node).error(.invalidValue, "the ensemble sampler needs at least 2·d = \(2 * parameterCount) chains (walkers) for \(parameterCount) parameters, got \(sampler.chains)")
+            let keys = ["kind": "method", "chains": "chains", "warmup": "warmup", "thin": "thin", "sirOversampling": "oversampling"]
+            throw (error.field.flatMap { keys[$0] }.flatMap { m.optional($0) } ?? node).error(.invalidValue, error.message)
         }
         return sampler
     }

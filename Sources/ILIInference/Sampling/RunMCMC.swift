@@ -118,9 +118,7 @@ public func runMCMC(_ settings: SamplerSettings, target: BatchedLogDensity, init
     guard d >= 1, initial.rows == groups * chains else {
         throw SamplerError(.shapeMismatch, field: "initial", "initial points are \(initial.shapeDescription) but \(groups) groups of \(chains) chains need \(groups * chains) rows of at least 1 parameter")
     }
-    if settings.kind == .ensemble && chains < 2 * d {
-        throw SamplerError(.invalidSettings, field: "chains", "sampler setting chains is \(chains) but the ensemble sampler needs at least 2·d = \(2 * d) walkers for \(d) parameters")
-    }
+    try settings.validate(parameterCount: d)
 
     return try withoutActuallyEscaping(target) { function in
         var evaluator = GroupedTarget(function, groups: groups, dimension: d)

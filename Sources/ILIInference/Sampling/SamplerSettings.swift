@@ -31,7 +31,7 @@ public struct SamplerSettings: Codable, Sendable, Equatable {
     public init() {}
 
     /// Throws a `SamplerError` naming the first field out of range. The ensemble sampler's
-    /// need for `chains ≥ 2·d` is checked when sampling starts, where d is known.
+    /// need for `chains ≥ 2·d` is checked by `validate(parameterCount:)`, where d is known.
     public func validate() throws {
         func bad(_ field: String, _ value: Int, _ rule: String) -> SamplerError {
             SamplerError(.invalidSettings, field: field, "sampler setting \(field) is \(value) but \(rule)")
@@ -40,6 +40,15 @@ public struct SamplerSettings: Codable, Sendable, Equatable {
         if warmup < 0 { throw bad("warmup", warmup, "it must be 0 or more steps") }
         if thin < 1 { throw bad("thin", thin, "it must be at least 1 (1 keeps every step)") }
         if sirOversampling < 1 { throw bad("sirOversampling", sirOversampling, "it must be at least 1 proposal per draw") }
+    }
+
+    /// As `validate()`, and also the ensemble sampler's need for at least 2·d chains, for
+    /// callers that know the number of parameters d (a run configuration, `ili sample`).
+    public func validate(parameterCount d: Int) throws {
+        try validate()
+        if kind == .ensemble && chains < 2 * d {
+            throw SamplerError(.invalidSettings, field: "chains", "the ensemble sampler needs at least 2·d = \(2 * d) chains (walkers) for \(d) parameters, got \(chains)")
+        }
     }
 
     // Absent keys take their defaults, so that a configuration names only what it changes.
