@@ -1,4 +1,5 @@
 import ArgumentParser
+import ILITensor
 
 @main
 struct BenchCommand: ParsableCommand {
@@ -8,9 +9,16 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             MLPStepBenchmark.self,
             NetsStepBenchmark.self,
+            RatioStepBenchmark.self,
             TaskData.self,
             C2STCommand.self,
             FlowParityCommand.self,
         ]
     )
+
+    /// Allocator set up as the `ili` executable sets it, so steps are timed as they run there.
+    static func main() {
+        AllocatorTuning.keepFreedMemory()
+        main(nil)
+    }
 }

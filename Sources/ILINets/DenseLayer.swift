@@ -58,11 +58,12 @@ public func denseLayer<Scalar>(_ x: Variable<Scalar>, weight: Variable<Scalar>, 
     }
     switch activation {
     // Into a fresh buffer: with input and output aliased, the vectorizer's overlap check
-    // fails and the kernel runs scalar, about 2.5x slower.
+    // fails and the kernel runs scalar, about 2.5x slower; relu in place becomes a
+    // conditional store, scalar or masked (which AMD cores microcode).
     case .tanh: y = y.bulk(Scalar.tanh)
     case .relu:
-        y.storage.withUnsafeMutableBufferPointer { buffer in
-            for i in 0..<buffer.count where !(buffer[i] > 0) { buffer[i] = 0 }
+        y = y.bulk { a, out in
+            for i in 0..<a.count { out[i] = a[i] > 0 ? a[i] : 0 }
         }
     default: break
     }

@@ -74,6 +74,18 @@ public final class ResidualNetwork<Scalar: TensorScalar> {
 
     @inlinable
     public func callAsFunction(_ x: Variable<Scalar>, context: Variable<Scalar>?) -> Variable<Scalar> {
+        if contextCount == 0 && ResidualStackKernels.fuses(activation) {
+            let tape = x.tape
+            let layers = [initial] + blocks.flatMap { [$0.first, $0.second] } + [final]
+            return residualStack(x, layers: layers.map { (tape.read($0.weight), tape.read($0.bias!)) }, activation: activation)
+        }
+        return composed(x, context: context)
+    }
+
+    /// The network as separate tape nodes: with a context, for activations `residualStack`
+    /// does not fuse, and as the reference the fused node is tested against.
+    @inlinable
+    public func composed(_ x: Variable<Scalar>, context: Variable<Scalar>?) -> Variable<Scalar> {
         var h: Variable<Scalar>
         if let context, contextCount > 0 {
             h = initial(x.tape.concatColumns([x, context]))

@@ -35,17 +35,21 @@ extension Variable {
 
     @inlinable public func relu() -> Variable {
         // Plain loops over the buffers: the generic closure path costs several times more,
-        // and relu sits between every pair of layers of a residual classifier.
+        // and relu sits between every pair of layers of a residual classifier. Into fresh
+        // buffers: in place, the compiler makes the zeroing a conditional store, which runs
+        // scalar or as masked stores that AMD cores microcode.
         let x = value
-        var y = x
-        y.storage.withUnsafeMutableBufferPointer { out in
-            for i in out.indices where !(out[i] > 0) { out[i] = 0 }
+        let y = Matrix<Scalar>(rows: x.rows, cols: x.cols) { out in
+            x.storage.withUnsafeBufferPointer { xv in
+                for i in out.indices { out[i] = xv[i] > 0 ? xv[i] : 0 }
+            }
         }
         return tape.record(y, inputs: self) { tape, g in
-            var gx = g
-            gx.storage.withUnsafeMutableBufferPointer { out in
-                y.storage.withUnsafeBufferPointer { yv in
-                    for i in out.indices where !(yv[i] > 0) { out[i] = 0 }
+            let gx = Matrix<Scalar>(rows: g.rows, cols: g.cols) { out in
+                g.storage.withUnsafeBufferPointer { gv in
+                    y.storage.withUnsafeBufferPointer { yv in
+                        for i in out.indices { out[i] = yv[i] > 0 ? gv[i] : 0 }
+                    }
                 }
             }
             tape.accumulateGradient(gx, into: self)

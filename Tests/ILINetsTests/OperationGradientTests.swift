@@ -126,3 +126,101 @@ final class OperationGradientTests: XCTestCase {
         for i in 0..<data.count { XCTAssertEqual(back.storage[i], data.storage[i], accuracy: 1e-12) }
     }
 }
+
+final class ResidualStackTests: XCTestCase {
+    /// A residual network with every weight drawn at scale (so blocks are far from the
+    /// identity) and parameters read as tape inputs.
+    func network(inputs: Int, hidden: Int, outputs: Int, blocks: Int, activation: Activation, seed: UInt64) -> ResidualNetwork<Double> {
+        var rng = RandomSource(seed: seed)
+        let net = ResidualNetwork<Double>(inputs: inputs, context: 0, hidden: hidden, outputs: outputs, blocks: blocks,
+                                          activation: activation, rng: &rng, name: "net")
+        for p in net.parameters { p.value = rng.normalMatrix(rows: p.value.rows, cols: p.value.cols).map { $0 * 0.5 } }
+        return net
+    }
+
+    /// The fused node against the same network composed of separate nodes: outputs and the
+    /// gradients of every parameter and of the input, over several row tiles.
+    func testFusedMatchesComposedAcrossTiles() {
+        for activation in [Activation.relu, .tanh, .identity] {
+            for rows in [1, 7, 256, 600] {
+                let net = network(inputs: 3, hidden: 9, outputs: 2, blocks: 2, activation: activation, seed: UInt64(rows))
+                var rng = RandomSource(seed: 7)
+                let x: Matrix<Double> = rng.normalMatrix(rows: rows, cols: 3)
+                let weights: Matrix<Double> = rng.normalMatrix(rows: rows, cols: 2)
+                func run(fused: Bool) -> (Matrix<Double>, Matrix<Double>, [Matrix<Double>]) {
+                    for p in net.parameters { p.zeroGradient() }
+                    let tape = Tape<Double>()
+                    let input = tape.input(x)
+                    let y = fused ? net(input, context: nil) : net.composed(input, context: nil)
+                    tape.backward(from: (y * tape.constant(weights)).sum())
+                    return (y.value, tape.gradient(of: input)!, net.parameters.map { $0.gradient! })
+                }
+                let (yFused, gxFused, gpFused) = run(fused: true)
+                let (yComposed, gxComposed, gpComposed) = run(fused: false)
+                XCTAssertEqual(maxDifference(yFused, yComposed), 0, accuracy: 1e-12, "\(activation), \(rows) rows: outputs")
+                XCTAssertEqual(maxDifference(gxFused, gxComposed), 0, accuracy: 1e-11, "\(activation), \(rows) rows: input gradient")
+                for (k, (a, b)) in zip(gpFused, gpComposed).enumerated() {
+                    XCTAssertEqual(maxDifference(a, b) / max(1, maxAbs(b)), 0, accuracy: 1e-12,
+                                   "\(activation), \(rows) rows: gradient of \(net.parameters[k].name)")
+                }
+            }
+        }
+    }
+
+    /// The Float path (OpenBLAS's single-precision kernels, vectorized loops) agrees with
+    /// the composed network to single-precision rounding.
+    func testFusedMatchesComposedInFloat() {
+        var rng = RandomSource(seed: 12)
+        let net = ResidualNetwork<Float>(inputs: 4, context: 0, hidden: 50, outputs: 1, blocks: 2, activation: .relu, rng: &rng, name: "net")
+        for p in net.parameters { p.value = rng.normalMatrix(rows: p.value.rows, cols: p.value.cols).map { $0 * 0.2 } }
+        let x: Matrix<Float> = rng.normalMatrix(rows: 2000, cols: 4)
+        func run(fused: Bool) -> (Matrix<Float>, [Matrix<Float>]) {
+            for p in net.parameters { p.zeroGradient() }
+            let tape = Tape<Float>()
+            let input = tape.constant(x)
+            let y = fused ? net(input, context: nil) : net.composed(input, context: nil)
+            tape.backward(from: y.square().mean())
+            return (y.value, net.parameters.map { $0.gradient! })
+        }
+        let (y1, g1) = run(fused: true), (y2, g2) = run(fused: false)
+        let scale = y2.storage.map(abs).max()!
+        XCTAssertLessThan(zip(y1.storage, y2.storage).map { abs($0 - $1) }.max()! / scale, 1e-5)
+        for (k, (a, b)) in zip(g1, g2).enumerated() {
+            let bound = b.storage.map(abs).max()!
+            XCTAssertLessThan(zip(a.storage, b.storage).map { abs($0 - $1) }.max()! / bound, 1e-4, net.parameters[k].name)
+        }
+    }
+
+    func testFusedGradientsAgainstFiniteDifferences() {
+        let net = network(inputs: 2, hidden: 5, outputs: 3, blocks: 2, activation: .tanh, seed: 3)
+        let params = net.parameters
+        var rng = RandomSource(seed: 4)
+        let x: Matrix<Double> = rng.normalMatrix(rows: 6, cols: 2)
+        checkGradients([x] + params.map(\.value)) { tape, v in
+            let layers = stride(from: 1, to: v.count, by: 2).map { (weight: v[$0], bias: v[$0 + 1]) }
+            return residualStack(v[0], layers: layers, activation: .tanh)
+        }
+    }
+
+    /// Without anything that needs a gradient the node is a constant and keeps only one
+    /// tile of intermediates, with the same output.
+    func testForwardOnlyMatches() {
+        let net = network(inputs: 4, hidden: 6, outputs: 1, blocks: 3, activation: .relu, seed: 5)
+        var rng = RandomSource(seed: 6)
+        let x: Matrix<Double> = rng.normalMatrix(rows: 700, cols: 4)
+        let tape = Tape<Double>()
+        let layers = [net.initial] + net.blocks.flatMap { [$0.first, $0.second] } + [net.final]
+        let constant = residualStack(tape.constant(x), layers: layers.map { (tape.constant($0.weight.value), tape.constant($0.bias!.value)) },
+                                     activation: .relu)
+        let composed = net.composed(tape.constant(x), context: nil)
+        XCTAssertFalse(tape.needsGradient(constant))
+        XCTAssertEqual(maxDifference(constant.value, composed.value), 0, accuracy: 1e-12)
+    }
+
+    private func maxDifference(_ a: Matrix<Double>, _ b: Matrix<Double>) -> Double {
+        precondition(a.rows == b.rows && a.cols == b.cols)
+        return zip(a.storage, b.storage).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    private func maxAbs(_ a: Matrix<Double>) -> Double { a.storage.map(abs).max() ?? 0 }
+}
