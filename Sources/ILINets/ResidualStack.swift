@@ -18,6 +18,10 @@ import RealModule
 /// kernels. Only what the backward pass reads is kept for all rows: each block's two
 /// activations and the last hidden state.
 ///
+/// Rows are cut into chunks of `chunkRows` that `RowParallelism` spreads over threads; each
+/// chunk adds its own share of the weight gradients, and the shares are summed in chunk
+/// order, so the results do not depend on the number of threads.
+///
 /// ```swift
 /// let y = residualStack(x, layers: [(w0, b0), (w1, b1), (w2, b2), (wL, bL)], activation: .relu)
 /// ```
@@ -48,18 +52,28 @@ public func residualStack<Scalar>(_ x: Variable<Scalar>, layers: [(weight: Varia
     // OpenBLAS's small-matrix kernels cover.
     let transposed = weights.map(\.transposed)
     let shape = ResidualStackKernels.Shape(rows: m, inputs: inputs, hidden: hidden, outputs: outputs, blocks: blockCount)
+    let chunks = ResidualStackKernels.chunks(rows: m)
     // What backward reads, for every row: act(hₖ) and act(act(hₖ)·W₁ᵀ + b₁) of each block
-    // (slots 2k and 2k + 1 of `saved`), and h_B. Without a backward, one tile's worth.
-    let keptRows = keepForBackward ? m : min(m, ResidualStackKernels.tileRows)
+    // (slots 2k and 2k + 1 of `saved`), and h_B.
     var saved = Matrix<Scalar>(rows: 0, cols: hidden, [])
     var last = saved
     let y = Matrix<Scalar>(rows: m, cols: outputs) { yb in
-        last = Matrix(rows: keptRows, cols: hidden) { hb in
-            saved = Matrix(rows: 2 * blockCount * keptRows, cols: hidden) { sb in
-                xv.storage.withUnsafeBufferPointer { xb in
-                    ResidualStackKernels.forward(shape, x: xb.baseAddress!, transposedWeights: transposed, biases: biases,
-                                                 output: yb.baseAddress!, lastHidden: hb.baseAddress!,
-                                                 saved: sb.baseAddress!, keptRows: keptRows, activation: activation)
+        xv.storage.withUnsafeBufferPointer { xb in
+            let (x, output) = (xb.baseAddress!, yb.baseAddress!)
+            guard keepForBackward else {
+                RowParallelism.forEach(chunks.count) { c in
+                    ResidualStackKernels.forward(shape, rows: chunks[c], x: x, transposedWeights: transposed, biases: biases,
+                                                 output: output, kept: nil, activation: activation)
+                }
+                return
+            }
+            last = Matrix(rows: m, cols: hidden) { hb in
+                saved = Matrix(rows: 2 * blockCount * m, cols: hidden) { sb in
+                    let kept = (saved: sb.baseAddress!, lastHidden: hb.baseAddress!)
+                    RowParallelism.forEach(chunks.count) { c in
+                        ResidualStackKernels.forward(shape, rows: chunks[c], x: x, transposedWeights: transposed, biases: biases,
+                                                     output: output, kept: kept, activation: activation)
+                    }
                 }
             }
         }
@@ -68,25 +82,40 @@ public func residualStack<Scalar>(_ x: Variable<Scalar>, layers: [(weight: Varia
 
     let activations = saved, lastHidden = last
     return tape.record(y, inputs: inputVariables) { tape, g in
-        var weightGradients = weights.map { Matrix<Scalar>(rows: $0.rows, cols: $0.cols, repeating: 0) }
-        var biasGradients = biases.map { Matrix<Scalar>(rows: 1, cols: $0.cols, repeating: 0) }
+        let layout = ResidualStackKernels.GradientLayout(weights: weights)
+        // Each chunk's share of the weight and bias gradients, summed in chunk order below.
+        var shares = Matrix<Scalar>(rows: chunks.count, cols: layout.count, repeating: 0)
         var inputGradient = tape.needsGradient(x) ? Matrix<Scalar>(rows: m, cols: inputs, repeating: 0) : nil
-        g.storage.withUnsafeBufferPointer { gb in
-            xv.storage.withUnsafeBufferPointer { xb in
-                activations.storage.withUnsafeBufferPointer { sb in
-                    lastHidden.storage.withUnsafeBufferPointer { hb in
-                        ResidualStackKernels.backward(shape, outputGradient: gb.baseAddress!, x: xb.baseAddress!,
-                                                      saved: sb.baseAddress!, lastHidden: hb.baseAddress!, weights: weights,
-                                                      activation: activation, weightGradients: &weightGradients,
-                                                      biasGradients: &biasGradients, inputGradient: &inputGradient)
+        func backward(inputRows: UnsafeMutablePointer<Scalar>?) {
+            g.storage.withUnsafeBufferPointer { gb in
+                xv.storage.withUnsafeBufferPointer { xb in
+                    activations.storage.withUnsafeBufferPointer { sb in
+                        lastHidden.storage.withUnsafeBufferPointer { hb in
+                            shares.storage.withUnsafeMutableBufferPointer { shareBuffer in
+                                let (gp, xp, sp, hp, share) = (gb.baseAddress!, xb.baseAddress!, sb.baseAddress!, hb.baseAddress!,
+                                                              shareBuffer.baseAddress!)
+                                RowParallelism.forEach(chunks.count) { c in
+                                    ResidualStackKernels.backward(shape, rows: chunks[c], outputGradient: gp, x: xp, saved: sp,
+                                                                  lastHidden: hp, weights: weights, activation: activation,
+                                                                  layout: layout, gradients: share + c * layout.count,
+                                                                  inputGradient: inputRows)
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
+        if inputGradient == nil {
+            backward(inputRows: nil)
+        } else {
+            inputGradient!.storage.withUnsafeMutableBufferPointer { backward(inputRows: $0.baseAddress!) }
+        }
         if let inputGradient { tape.accumulateGradient(inputGradient, into: x) }
+        let total = shares.sumEachColumn()
         for (l, layer) in layers.enumerated() {
-            tape.accumulateGradient(weightGradients[l], into: layer.weight)
-            tape.accumulateGradient(biasGradients[l], into: layer.bias)
+            tape.accumulateGradient(layout.weightGradient(l, in: total), into: layer.weight)
+            tape.accumulateGradient(layout.biasGradient(l, in: total), into: layer.bias)
         }
     }
 }
@@ -104,6 +133,15 @@ enum ResidualStackKernels {
         activation == .relu || activation == .tanh || activation == .identity
     }
 
+    /// Rows per chunk, the unit of work of one thread: two tiles. A training step's 2,000
+    /// rows make four chunks.
+    @usableFromInline static let chunkRows = 2 * tileRows
+
+    @inlinable
+    static func chunks(rows: Int) -> [Range<Int>] {
+        stride(from: 0, to: rows, by: chunkRows).map { $0..<min($0 + chunkRows, rows) }
+    }
+
     @usableFromInline
     struct Shape {
         @usableFromInline let rows, inputs, hidden, outputs, blocks: Int
@@ -112,27 +150,61 @@ enum ResidualStackKernels {
         }
     }
 
-    /// Writes the network's output for every row, tile by tile, and keeps what backward
-    /// reads: for every row when `keptRows` is the row count, else reusing one tile's space.
+    /// Where each layer's weight and bias gradients sit in one flat row of a chunk's share.
+    @usableFromInline
+    struct GradientLayout {
+        @usableFromInline let shapes: [(rows: Int, cols: Int)]
+        @usableFromInline let weightOffsets: [Int], biasOffsets: [Int]
+        @usableFromInline let count: Int
+
+        @inlinable
+        init<Scalar>(weights: [Matrix<Scalar>]) {
+            var offset = 0, w: [Int] = [], b: [Int] = []
+            for weight in weights {
+                w.append(offset); offset += weight.count
+                b.append(offset); offset += weight.rows
+            }
+            (shapes, weightOffsets, biasOffsets, count) = (weights.map { ($0.rows, $0.cols) }, w, b, offset)
+        }
+
+        @inlinable
+        func weightGradient<Scalar>(_ layer: Int, in flat: Matrix<Scalar>) -> Matrix<Scalar> {
+            let (rows, cols) = shapes[layer]
+            return Matrix(rows: rows, cols: cols, Array(flat.storage[weightOffsets[layer]..<(weightOffsets[layer] + rows * cols)]))
+        }
+
+        @inlinable
+        func biasGradient<Scalar>(_ layer: Int, in flat: Matrix<Scalar>) -> Matrix<Scalar> {
+            let rows = shapes[layer].rows
+            return Matrix(rows: 1, cols: rows, Array(flat.storage[biasOffsets[layer]..<(biasOffsets[layer] + rows)]))
+        }
+    }
+
+    /// Writes the network's output for the rows `range`, tile by tile. With `kept`, also
+    /// what backward reads, at those rows of the full-height buffers; without, the
+    /// intermediates live in scratch space of one tile.
     @inlinable
-    static func forward<Scalar: TensorScalar>(_ shape: Shape, x: UnsafePointer<Scalar>, transposedWeights: [Matrix<Scalar>],
-                                              biases: [Matrix<Scalar>], output: UnsafeMutablePointer<Scalar>,
-                                              lastHidden: UnsafeMutablePointer<Scalar>, saved: UnsafeMutablePointer<Scalar>,
-                                              keptRows: Int, activation: Activation) {
+    static func forward<Scalar: TensorScalar>(_ shape: Shape, rows range: Range<Int>, x: UnsafePointer<Scalar>,
+                                              transposedWeights: [Matrix<Scalar>], biases: [Matrix<Scalar>],
+                                              output: UnsafeMutablePointer<Scalar>,
+                                              kept: (saved: UnsafeMutablePointer<Scalar>, lastHidden: UnsafeMutablePointer<Scalar>)?,
+                                              activation: Activation) {
         let (hidden, last) = (shape.hidden, 2 * shape.blocks + 1)
-        // A block's inner layer before its activation, for one tile.
-        let inner = UnsafeMutablePointer<Scalar>.allocate(capacity: min(tileRows, shape.rows) * hidden)
-        defer { inner.deallocate() }
-        var start = 0
-        while start < shape.rows {
-            let rows = min(tileRows, shape.rows - start)
-            let offset = keptRows == shape.rows ? start * hidden : 0
-            let h = lastHidden + offset
+        let tile = min(tileRows, range.count)
+        // A block's inner layer before its activation, and without `kept` the rest too.
+        let scratchTiles = kept == nil ? 2 + 2 * shape.blocks : 1
+        let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: scratchTiles * tile * hidden)
+        defer { scratch.deallocate() }
+        let inner = scratch
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let rows = min(tileRows, range.upperBound - start)
+            let h = kept.map { $0.lastHidden + start * hidden } ?? scratch + tile * hidden
             fillRows(h, rows: rows, with: biases[0])
             multiplyAdd(rows: rows, x + start * shape.inputs, transposedWeights[0], into: h)
             for block in 0..<shape.blocks {
-                let a = saved + 2 * block * keptRows * hidden + offset
-                let u = saved + (2 * block + 1) * keptRows * hidden + offset
+                let a = kept.map { $0.saved + (2 * block * shape.rows + start) * hidden } ?? scratch + (2 + 2 * block) * tile * hidden
+                let u = kept.map { $0.saved + ((2 * block + 1) * shape.rows + start) * hidden } ?? scratch + (3 + 2 * block) * tile * hidden
                 activate(h, into: a, count: rows * hidden, activation)
                 fillRows(inner, rows: rows, with: biases[2 * block + 1])
                 multiplyAdd(rows: rows, a, transposedWeights[2 * block + 1], into: inner)
@@ -147,46 +219,49 @@ enum ResidualStackKernels {
         }
     }
 
-    /// Adds the gradients of every weight, bias and (when asked) the input, from the
-    /// gradient of the output and what `forward` kept for every row.
+    /// Adds the rows `range`'s share of every weight and bias gradient to `gradients` (laid
+    /// out by `layout`), and writes those rows of the input gradient when asked, from the
+    /// gradient of the output and what `forward` kept.
     @inlinable
-    static func backward<Scalar: TensorScalar>(_ shape: Shape, outputGradient g: UnsafePointer<Scalar>, x: UnsafePointer<Scalar>,
-                                               saved: UnsafePointer<Scalar>, lastHidden: UnsafePointer<Scalar>,
-                                               weights: [Matrix<Scalar>], activation: Activation,
-                                               weightGradients: inout [Matrix<Scalar>], biasGradients: inout [Matrix<Scalar>],
-                                               inputGradient: inout Matrix<Scalar>?) {
+    static func backward<Scalar: TensorScalar>(_ shape: Shape, rows range: Range<Int>, outputGradient g: UnsafePointer<Scalar>,
+                                               x: UnsafePointer<Scalar>, saved: UnsafePointer<Scalar>,
+                                               lastHidden: UnsafePointer<Scalar>, weights: [Matrix<Scalar>],
+                                               activation: Activation, layout: GradientLayout,
+                                               gradients: UnsafeMutablePointer<Scalar>, inputGradient: UnsafeMutablePointer<Scalar>?) {
         let (hidden, last, m) = (shape.hidden, 2 * shape.blocks + 1, shape.rows)
-        let tile = min(tileRows, m)
+        let tile = min(tileRows, range.count)
         // The tile's gradients of the hidden state, of a block's inner layer output, and of
         // its input activation.
         let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: 3 * tile * hidden)
         defer { scratch.deallocate() }
         let dh = scratch, dInner = scratch + tile * hidden, dOuter = scratch + 2 * tile * hidden
-        var start = 0
-        while start < m {
-            let rows = min(tileRows, m - start)
+        func weightGradient(_ l: Int) -> UnsafeMutablePointer<Scalar> { gradients + layout.weightOffsets[l] }
+        func biasGradient(_ l: Int) -> UnsafeMutablePointer<Scalar> { gradients + layout.biasOffsets[l] }
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let rows = min(tileRows, range.upperBound - start)
             let gTile = g + start * shape.outputs
             multiply(rows: rows, gTile, weights[last], into: dh)
-            accumulateWeightGradient(rows: rows, gTile, lastHidden + start * hidden, into: &weightGradients[last])
-            addColumnSums(gTile, rows: rows, into: &biasGradients[last])
+            accumulateWeightGradient(rows: rows, gTile, lastHidden + start * hidden,
+                                     into: weightGradient(last), outputs: shape.outputs, inputs: hidden)
+            addColumnSums(gTile, rows: rows, cols: shape.outputs, into: biasGradient(last))
             for block in (0..<shape.blocks).reversed() {
                 let (first, second) = (2 * block + 1, 2 * block + 2)
                 let a = saved + (2 * block * m + start) * hidden, u = saved + ((2 * block + 1) * m + start) * hidden
-                accumulateWeightGradient(rows: rows, dh, u, into: &weightGradients[second])
-                addColumnSums(dh, rows: rows, into: &biasGradients[second])
+                accumulateWeightGradient(rows: rows, dh, u, into: weightGradient(second), outputs: hidden, inputs: hidden)
+                addColumnSums(dh, rows: rows, cols: hidden, into: biasGradient(second))
                 multiply(rows: rows, dh, weights[second], into: dInner)
                 multiplyByDerivative(dInner, output: u, count: rows * hidden, activation)
-                accumulateWeightGradient(rows: rows, dInner, a, into: &weightGradients[first])
-                addColumnSums(dInner, rows: rows, into: &biasGradients[first])
+                accumulateWeightGradient(rows: rows, dInner, a, into: weightGradient(first), outputs: hidden, inputs: hidden)
+                addColumnSums(dInner, rows: rows, cols: hidden, into: biasGradient(first))
                 multiply(rows: rows, dInner, weights[first], into: dOuter)
                 addTimesDerivative(dOuter, output: a, into: dh, count: rows * hidden, activation)
             }
-            accumulateWeightGradient(rows: rows, dh, x + start * shape.inputs, into: &weightGradients[0])
-            addColumnSums(dh, rows: rows, into: &biasGradients[0])
-            if inputGradient != nil {
-                inputGradient!.storage.withUnsafeMutableBufferPointer { xg in
-                    multiply(rows: rows, dh, weights[0], into: xg.baseAddress! + start * shape.inputs)
-                }
+            accumulateWeightGradient(rows: rows, dh, x + start * shape.inputs, into: weightGradient(0),
+                                     outputs: hidden, inputs: shape.inputs)
+            addColumnSums(dh, rows: rows, cols: hidden, into: biasGradient(0))
+            if let inputGradient {
+                multiply(rows: rows, dh, weights[0], into: inputGradient + start * shape.inputs)
             }
             start += rows
         }
@@ -236,26 +311,22 @@ enum ResidualStackKernels {
         }
     }
 
-    /// `gradient += gᵀ · input` for a tile: g is `rows` × gradient.rows, input `rows` × gradient.cols.
+    /// `gradient += gᵀ · input` for a tile: g is `rows` × `outputs`, input `rows` × `inputs`,
+    /// the gradient `outputs` × `inputs`.
     @inlinable
     static func accumulateWeightGradient<Scalar: TensorScalar>(rows: Int, _ g: UnsafePointer<Scalar>, _ input: UnsafePointer<Scalar>,
-                                                               into gradient: inout Matrix<Scalar>) {
-        let (m, n) = (gradient.rows, gradient.cols)
-        gradient.storage.withUnsafeMutableBufferPointer { pg in
-            Scalar.gemm(transposeA: true, transposeB: false, m: m, n: n, k: rows,
-                        alpha: 1, a: g, lda: m, b: input, ldb: n, beta: 1, c: pg.baseAddress!, ldc: n)
-        }
+                                                               into gradient: UnsafeMutablePointer<Scalar>, outputs: Int, inputs: Int) {
+        Scalar.gemm(transposeA: true, transposeB: false, m: outputs, n: inputs, k: rows,
+                    alpha: 1, a: g, lda: outputs, b: input, ldb: inputs, beta: 1, c: gradient, ldc: inputs)
     }
 
-    /// The column sums of a `rows` × sums.cols tile added to `sums`.
+    /// The column sums of a `rows` × `cols` tile added to `sums`.
     @inlinable
-    static func addColumnSums<Scalar: TensorScalar>(_ tile: UnsafePointer<Scalar>, rows: Int, into sums: inout Matrix<Scalar>) {
-        let n = sums.cols
-        sums.storage.withUnsafeMutableBufferPointer { s in
-            for i in 0..<rows {
-                let t = tile + i * n
-                for j in 0..<n { s[j] += t[j] }
-            }
+    static func addColumnSums<Scalar: TensorScalar>(_ tile: UnsafePointer<Scalar>, rows: Int, cols: Int,
+                                                    into sums: UnsafeMutablePointer<Scalar>) {
+        for i in 0..<rows {
+            let t = tile + i * cols
+            for j in 0..<cols { sums[j] += t[j] }
         }
     }
 

@@ -47,6 +47,10 @@ struct DoctorReport {
         if defaultThreads > cores {
             report.warnings.append("ILI_BLAS_THREADS=\(defaultThreads) exceeds the \(cores) cores: BLAS calls will oversubscribe.")
         }
+        report.lines.append(("Row threads", "\(RowParallelism.processDefault) per network evaluation (of \(cores) cores; ILI_THREADS overrides)"))
+        if RowParallelism.processDefault > cores {
+            report.warnings.append("ILI_THREADS=\(RowParallelism.processDefault) exceeds the \(cores) cores: training steps will oversubscribe.")
+        }
         if let coreType = environment["OPENBLAS_CORETYPE"] {
             report.lines.append(("OPENBLAS_CORETYPE", coreType))
         }

@@ -191,6 +191,26 @@ final class ResidualStackTests: XCTestCase {
         }
     }
 
+    /// Chunks add their gradient shares in chunk order, so any number of threads gives
+    /// the same bits.
+    func testResultsDoNotDependOnTheThreadCount() {
+        var rng = RandomSource(seed: 21)
+        let net = ResidualNetwork<Float>(inputs: 3, context: 0, hidden: 50, outputs: 1, blocks: 2, activation: .relu, rng: &rng, name: "net")
+        let x: Matrix<Float> = rng.normalMatrix(rows: 2000, cols: 3)
+        func run(threads: Int) -> [[Float]] {
+            RowParallelism.withWidth(threads) {
+                for p in net.parameters { p.zeroGradient() }
+                let tape = Tape<Float>()
+                let input = tape.input(x)
+                let y = net(input, context: nil)
+                tape.backward(from: y.square().mean())
+                return [y.value.storage, tape.gradient(of: input)!.storage] + net.parameters.map { $0.gradient!.storage }
+            }
+        }
+        let one = run(threads: 1)
+        for threads in [2, 3] { XCTAssertEqual(run(threads: threads), one, "\(threads) threads") }
+    }
+
     func testFusedGradientsAgainstFiniteDifferences() {
         let net = network(inputs: 2, hidden: 5, outputs: 3, blocks: 2, activation: .tanh, seed: 3)
         let params = net.parameters

@@ -36,7 +36,7 @@ struct EnsembleTraining {
                       make: @escaping @Sendable (Int, inout RandomSource) throws -> Member<Model>)
         throws -> (models: [Model], summaries: [TrainingSummary], weights: [Double]) {
         let (training, validation, settings, memberSeeds) = (training, validation, settings, memberSeeds)
-        let trained = try runJobs(memberSeeds.count, parallel: settings.parallelMembers) { k -> (Model, TrainingSummary) in
+        @Sendable func trainMember(_ k: Int) throws -> (Model, TrainingSummary) {
             var rng = RandomSource(seed: memberSeeds[k])
             let member = try make(k, &rng)
             let summary = Trainer(settings: settings).train(
@@ -44,6 +44,12 @@ struct EnsembleTraining {
                 score: member.score, progress: { progress.report(member.label, $0) })
             progress.note("[\(member.label)] done: \(summary.epochs) epochs, best validation \(scoreNote(summary.bestValidationScore)) at epoch \(summary.bestEpoch), \(String(format: "%.1f", summary.seconds)) s")
             return (member.model, summary)
+        }
+        // Members side by side share the threads; one member alone splits its rows over all.
+        let sideBySide = settings.parallelMembers ? memberSeeds.count : 1
+        let threadsPerMember = max(1, RowParallelism.width / sideBySide)
+        let trained = try runJobs(memberSeeds.count, parallel: settings.parallelMembers) { k -> (Model, TrainingSummary) in
+            try RowParallelism.withWidth(threadsPerMember) { try trainMember(k) }
         }
         let summaries = trained.map(\.1)
         return (trained.map(\.0), summaries, DensityEnsemble.weights(fromValidationScores: summaries.map(\.bestValidationScore)))

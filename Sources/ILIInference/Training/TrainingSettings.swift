@@ -10,7 +10,7 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     public var maxEpochs: Int?
     /// Clip the global gradient norm to this (`nil`: no clipping).
     public var clipMaxNorm: Double? = 5
-    /// Train ensemble members in parallel threads (one BLAS thread each).
+    /// Train ensemble members in parallel threads, which share `RowParallelism.width`.
     public var parallelMembers = true
 
     public init() {}
