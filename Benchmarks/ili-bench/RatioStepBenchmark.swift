@@ -44,7 +44,7 @@ struct RatioStepBenchmark: ParsableCommand {
         }
         let parameterCount = classifier.parameters.reduce(0) { $0 + $1.value.count }
         printResult(["name": "ratio-step", "impl": "ili", "model": model, "parameters": parameters, "data": data,
-                     "batch": batch, "atoms": atoms, "threads": threads, "median_ms": median(samples), "steps": steps,
+                     "batch": batch, "atoms": atoms, "blas_threads": threads, "row_threads": RowParallelism.width, "median_ms": median(samples), "steps": steps,
                      "weights": parameterCount, "final_loss": Double(lastLoss)])
     }
 }

@@ -7,8 +7,11 @@
 # resampling prior draws. Reports wall-clock training time, epochs, best validation
 # score, time to draw 10,000 samples per observation, and C2ST against the exact
 # posterior at the benchmark's observations (the same C2ST code scores both sides).
-#   Benchmarks/nle-nre/run.sh [--seed S] [--methods nle,nre] [--obs 1|1,2]
-#                             [--skip-ili] [--skip-sbi] [--keep]
+#   Benchmarks/nle-nre/run.sh [--seeds 1,2,...] [--methods nle,nre] [--obs 1|1,2]
+#                             [--threads N] [--skip-ili] [--skip-sbi] [--keep]
+# --threads gives both sides N threads (ili: ILI_THREADS; sbi: torch.set_num_threads);
+# default 1. With several seeds the table ends with each side's mean ± sd and the
+# ratios of the means.
 # ili's times include process start-up and loading (ili train / ili sample); sbi's are
 # measured inside Python around train() and sample(). Exits 1 if any step failed (the
 # table then shows the failure); --keep keeps the scratch directory.
@@ -17,10 +20,11 @@ cd "$(dirname "$0")/../.."
 root="$PWD"
 source Benchmarks/lib/venv.sh
 
-seed=1 methods=nle,nre obs=1 skip_ili=0 skip_sbi=0 keep=0
+seeds=1 methods=nle,nre obs=1 threads=1 skip_ili=0 skip_sbi=0 keep=0
 while [ $# -gt 0 ]; do
     case "$1" in
-        --seed) seed="$2"; shift 2 ;;
+        --seed|--seeds) seeds="$2"; shift 2 ;;
+        --threads) threads="$2"; shift 2 ;;
         --methods) methods="$2"; shift 2 ;;
         --obs) obs="$2"; shift 2 ;;
         --skip-ili) skip_ili=1; shift ;;
@@ -31,6 +35,9 @@ while [ $# -gt 0 ]; do
 done
 IFS=, read -r -a method_list <<<"$methods"
 IFS=, read -r -a obs_list <<<"$obs"
+IFS=, read -r -a seed_list <<<"$seeds"
+case "$threads" in ''|*[!0-9]*|0) echo "--threads needs a positive integer" >&2; exit 2 ;; esac
+export ILI_THREADS="$threads"
 for m in "${method_list[@]}"; do
     case "$m" in nle|nre) ;; *) echo "unknown method $m (nle, nre)" >&2; exit 2 ;; esac
 done
@@ -61,12 +68,8 @@ error_json() {  # method impl message → JSON line
     python3 -c 'import json,sys;print(json.dumps({"method":sys.argv[1],"impl":sys.argv[2],"error":sys.argv[3]}))' "$1" "$2" "$3"
 }
 
-# Observations 1 and 2 of the SBI benchmark's two-moons task.
-"$bench" task-data two-moons --count 10000 --seed "$seed" --out "$work" \
-    --observations="-0.6396706,0.16234657;-0.5676688,-0.33194834" >/dev/null
-
 run_ili() {  # method
-    local m="$1" dir="$work/ili-$1"
+    local m="$1" dir="$work/ili-$1-$seed"
     mkdir -p "$dir"
     local estimator variant=""
     if [ "$m" = nle ]; then
@@ -107,15 +110,15 @@ YAML
         samples+=("$(since "$s")")
         c2sts+=("$(c2st "$work/reference_$k.npy" "$work/ili_${m}_$k.npy")")
     done
-    python3 - "$m" "$dir/posterior/training.json" "$train_s" "${samples[*]}" "${c2sts[*]}" >>"$results" <<'PY'
+    python3 - "$m" "$dir/posterior/training.json" "$train_s" "${samples[*]}" "${c2sts[*]}" "$seed" >>"$results" <<'PY'
 import json, sys
-m, path, train, samples, c2sts = sys.argv[1:6]
+m, path, train, samples, c2sts, seed = sys.argv[1:7]
 try:
     member = json.load(open(path))["members"][0]["summary"]
     epochs, best = member.get("epochs"), member.get("bestValidationScore")
 except Exception as e:  # the table still gets the timings
     epochs, best = None, None
-print(json.dumps({"method": m, "impl": "ili", "train_seconds": float(train), "epochs": epochs,
+print(json.dumps({"method": m, "impl": "ili", "seed": int(seed), "train_seconds": float(train), "epochs": epochs,
                   "best_validation_score": best,
                   "sample_seconds": [float(s) for s in samples.split()],
                   "c2st": [None if c == "null" else float(c) for c in c2sts.split()]}))
@@ -123,13 +126,13 @@ PY
 }
 
 run_sbi() {  # method
-    local m="$1" dir="$work/sbi-$1" obs_files=() k
+    local m="$1" dir="$work/sbi-$1-$seed" obs_files=() k
     mkdir -p "$dir"
     for k in "${obs_list[@]}"; do obs_files+=("$work/obs_$k.npy"); done
     # sbi writes sbi-logs/ into the working directory: run it in the scratch directory.
     if ! (cd "$dir" && "$PYTHON" "$root/Benchmarks/nle-nre/sbi_nle_nre.py" --method "$m" \
             --theta "$work/theta.npy" --x "$work/x.npy" --obs "${obs_files[@]}" \
-            --out-prefix "$dir/sample_" --seed "$seed" >out.txt 2>err.txt); then
+            --out-prefix "$dir/sample_" --seed "$seed" --threads "$threads" >out.txt 2>err.txt); then
         record "$(error_json "$m" sbi "sbi failed: $(tail -c 400 "$dir/err.txt" | tr '\n' ' ')")"
         failed=1; return
     fi
@@ -138,22 +141,29 @@ run_sbi() {  # method
         c2sts+=("$(c2st "$work/reference_$k.npy" "$dir/sample_$i.npy")")
         i=$((i + 1))
     done
-    python3 - "$(tail -1 "$dir/out.txt")" "${c2sts[*]}" >>"$results" <<'PY'
+    python3 - "$(tail -1 "$dir/out.txt")" "${c2sts[*]}" "$seed" >>"$results" <<'PY'
 import json, sys
 d = json.loads(sys.argv[1])
 d["c2st"] = [None if c == "null" else float(c) for c in sys.argv[2].split()]
+d["seed"] = int(sys.argv[3])
 print(json.dumps(d))
 PY
 }
 
 [ "$skip_sbi" = 1 ] || ensure_venv torch numpy sbi
-for m in "${method_list[@]}"; do
-    [ "$skip_ili" = 1 ] || run_ili "$m"
-    [ "$skip_sbi" = 1 ] || run_sbi "$m"
+for seed in "${seed_list[@]}"; do
+    # Observations 1 and 2 of the SBI benchmark's two-moons task; the simulations
+    # (and the files) change with the seed.
+    "$bench" task-data two-moons --count 10000 --seed "$seed" --out "$work" \
+        --observations="-0.6396706,0.16234657;-0.5676688,-0.33194834" >/dev/null
+    for m in "${method_list[@]}"; do
+        [ "$skip_ili" = 1 ] || run_ili "$m"
+        [ "$skip_sbi" = 1 ] || run_sbi "$m"
+    done
 done
 
-echo "NLE / NRE-B, two moons, 10,000 simulations, seed $seed; NLE: MAF 5x50; NRE-B: ResNet 50, 10 atoms;"
-echo "batch 200, lr 5e-4, stop after 20; slice sampling, 20 chains, 200 warm-up, thin 1"
+echo "NLE / NRE-B, two moons, 10,000 simulations, seeds $seeds, $threads thread(s) each; NLE: MAF 5x50;"
+echo "NRE-B: ResNet 50, 10 atoms; batch 200, lr 5e-4, stop after 20; slice sampling, 20 chains, 200 warm-up, thin 1"
 python3 "$root/Benchmarks/nle-nre/table.py" "$results" "$obs"
 echo "load before: ${load_before#*load average: }; after: $(uptime | sed 's/.*load average: //')"
 exit "$failed"

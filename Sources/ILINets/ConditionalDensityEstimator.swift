@@ -68,7 +68,7 @@ extension ConditionalDensityEstimator {
     /// log q(y | c) of each row as plain numbers, without recording gradients.
     public func logProb(of y: Matrix<Scalar>, given context: Matrix<Scalar>) throws -> [Scalar] {
         try checkShapes(features: y, context: context)
-        let tape = Tape<Scalar>()
+        let tape = Tape<Scalar>(recordsGradients: false)
         return logProb(tape.constant(y), context: tape.constant(context)).value.storage
     }
 

@@ -150,7 +150,7 @@ public final class ConditionalFlow<Scalar: TensorScalar>: ConditionalDensityEsti
     @inlinable
     @_specialize(where Scalar == Float)
     public func invert(_ z: Matrix<Scalar>, context: Matrix<Scalar>) -> Matrix<Scalar> {
-        let tape = Tape<Scalar>()
+        let tape = Tape<Scalar>(recordsGradients: false)
         let c = conditionerContext(tape.constant(context))
         var x = z
         for step in steps.reversed() { x = step.inverse(x, context: c, tape: tape) }

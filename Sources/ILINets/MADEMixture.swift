@@ -67,7 +67,7 @@ public final class MADEMixture<Scalar: TensorScalar>: ConditionalDensityEstimato
     public func sample(_ count: Int, context: Matrix<Scalar>, rng: inout RandomSource) -> Matrix<Scalar> {
         precondition(context.cols == contextCount, "context \(context.shapeDescription) for a MADE with \(contextCount) context values")
         let d = featureCount, kCount = configuration.componentCount
-        let tape = Tape<Scalar>()
+        let tape = Tape<Scalar>(recordsGradients: false)
         let c = conditionerContext(tape.constant(repeatEachRow(context, count)))
         let n = context.rows * count
         var z = Matrix<Scalar>(rows: n, cols: d, repeating: 0)

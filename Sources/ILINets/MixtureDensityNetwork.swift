@@ -80,7 +80,7 @@ public final class MixtureDensityNetwork<Scalar: TensorScalar>: ConditionalDensi
     public func sample(_ count: Int, context: Matrix<Scalar>, rng: inout RandomSource) -> Matrix<Scalar> {
         precondition(context.cols == contextCount, "context \(context.shapeDescription) for an MDN with \(contextCount) context values")
         let d = featureCount, kCount = configuration.componentCount
-        let tape = Tape<Scalar>()
+        let tape = Tape<Scalar>(recordsGradients: false)
         let (lv, mv, av, uv) = mixtureParameters(tape.constant(context))
         let logits = lv.value, means = mv.value, logDiagonal = av.value
         let offDiagonal = uv?.value

@@ -144,7 +144,7 @@ public final class RatioClassifier<Scalar: TensorScalar> {
         guard theta.cols == configuration.parameterCount, x.cols == configuration.dataCount, theta.rows == x.rows else {
             throw ShapeError(message: "θ is \(theta.shapeDescription) and x \(x.shapeDescription); the classifier needs n×\(configuration.parameterCount) and n×\(configuration.dataCount) with the same n")
         }
-        let tape = Tape<Scalar>()
+        let tape = Tape<Scalar>(recordsGradients: false)
         return logit(tape.constant(theta), tape.constant(x)).value.storage
     }
 

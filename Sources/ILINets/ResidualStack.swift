@@ -50,7 +50,7 @@ public func residualStack<Scalar>(_ x: Variable<Scalar>, layers: [(weight: Varia
 
     // Transposed once per call so that every tile product is a plain NN gemm, the case
     // OpenBLAS's small-matrix kernels cover.
-    let transposed = weights.map(\.transposed)
+    let transposed = weights.map { $0.transposed }
     let shape = ResidualStackKernels.Shape(rows: m, inputs: inputs, hidden: hidden, outputs: outputs, blocks: blockCount)
     let chunks = ResidualStackKernels.chunks(rows: m)
     // What backward reads, for every row: act(hₖ) and act(act(hₖ)·W₁ᵀ + b₁) of each block

@@ -22,8 +22,16 @@ public final class Tape<Scalar: TensorScalar> {
     @usableFromInline var needsGradient: [Bool] = []
     @usableFromInline var backwards: [Backward?] = []
     @usableFromInline var boundParameters: [(node: Int, parameter: Parameter<Scalar>)] = []
+    /// Whether parameters read from this tape get gradients. A tape that only evaluates
+    /// (validation, sampling) reads them as constants, so operations record no backward
+    /// and fused ones keep no intermediates.
+    public let recordsGradients: Bool
 
-    public init() {}
+    /// A tape; `recordsGradients: false` for evaluation only (`read(_:)` then gives constants;
+    /// `input(_:)` still asks for a gradient).
+    public init(recordsGradients: Bool = true) {
+        self.recordsGradients = recordsGradients
+    }
 
     /// The number of recorded nodes.
     public var count: Int { values.count }
@@ -51,9 +59,11 @@ public final class Tape<Scalar: TensorScalar> {
         appendNode(value, needsGradient: true, backward: nil)
     }
 
-    /// The parameter's current value; `backward` adds its gradient to `parameter.gradient`.
+    /// The parameter's current value; `backward` adds its gradient to `parameter.gradient`
+    /// (on a tape that records gradients; otherwise a constant).
     @inlinable
     public func read(_ parameter: Parameter<Scalar>) -> Variable<Scalar> {
+        guard recordsGradients else { return constant(parameter.value) }
         let v = appendNode(parameter.value, needsGradient: true, backward: nil)
         boundParameters.append((v.id, parameter))
         return v

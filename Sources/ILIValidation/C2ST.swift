@@ -68,7 +68,7 @@ final class BinaryClassifier {
     func forward(_ x: Variable<Float>) -> Variable<Float> { network(x) }
 
     func logits(_ x: Matrix<Float>) -> [Float] {
-        let tape = Tape<Float>()
+        let tape = Tape<Float>(recordsGradients: false)
         return forward(tape.constant(x)).value.storage
     }
 

@@ -194,6 +194,28 @@ final class GradientTests: XCTestCase {
         XCTAssertNil(w.gradient)
     }
 
+    /// An evaluation-only tape reads parameters as constants: the same values, nothing to
+    /// back-propagate, no gradient left on the parameter; inputs still get theirs.
+    func testAnEvaluationTapeReadsParametersAsConstants() {
+        var rng = RandomSource(seed: 4)
+        let w = Parameter<Double>(rng.normalMatrix(rows: 2, cols: 3))
+        let x = Matrix<Double>([[1, 2, 3]])
+        let recording = Tape<Double>(), evaluating = Tape<Double>(recordsGradients: false)
+        let expected = recording.constant(x).linear(recording.read(w), bias: nil).value
+        let read = evaluating.read(w)
+        XCTAssertFalse(evaluating.needsGradient(read))
+        let y = evaluating.constant(x).linear(read, bias: nil)
+        XCTAssertEqual(y.value, expected)
+        XCTAssertFalse(evaluating.needsGradient(y))
+        evaluating.backward(from: y.sum())
+        XCTAssertNil(w.gradient)
+        let input = evaluating.input(x)
+        evaluating.backward(from: input.linear(evaluating.read(w), bias: nil).sum())
+        // d/dx of sum(x Wᵀ) is the column sums of W.
+        XCTAssertEqual(evaluating.gradient(of: input), w.value.sumEachColumn())
+        XCTAssertNil(w.gradient)
+    }
+
     func testConstantsGetNoBackwardWork() {
         let t = Tape<Double>()
         let x = t.constant(a75)

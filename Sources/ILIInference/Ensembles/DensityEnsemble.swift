@@ -29,7 +29,7 @@ public final class DensityEnsemble {
 
     /// log q(yᵢ | cᵢ) for each row pair, as plain numbers.
     public func logProb(_ y: Matrix<Float>, context: Matrix<Float>) -> [Double] {
-        let tape = Tape<Float>()
+        let tape = Tape<Float>(recordsGradients: false)
         return logProb(tape.constant(y), context: tape.constant(context)).value.storage.map(Double.init)
     }
 

@@ -25,7 +25,7 @@ public final class RatioEnsemble {
 
     /// log r(θᵢ, xᵢ) for each row pair.
     public func logRatio(theta: Matrix<Float>, x: Matrix<Float>) -> [Double] {
-        let tape = Tape<Float>()
+        let tape = Tape<Float>(recordsGradients: false)
         let perMember = members.map { $0.logit(tape.constant(theta), tape.constant(x)).value.storage }
         if members.count == 1 { return perMember[0].map(Double.init) }
         let logWeights = weights.map { Double.log($0) }

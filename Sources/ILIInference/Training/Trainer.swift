@@ -48,6 +48,8 @@ public struct Trainer {
         let start = DispatchTime.now().uptimeNanoseconds
         var adam = Adam(parameters: parameters, learningRate: Float(settings.learningRate))
         let tape = Tape<Float>()
+        // Validation only evaluates: no backward, no intermediates kept for one.
+        let validationTape = Tape<Float>(recordsGradients: false)
         var best = -Double.infinity
         var bestEpoch = 0
         var bestState = parameters.map(\.value)
@@ -75,7 +77,7 @@ public struct Trainer {
                 total += Double(s.value.scalar) * Double(batch.count)
             }
             let trainingScore = total / Double(order.count)
-            let validationScore = evaluate(held, tape: tape, score: score)
+            let validationScore = evaluate(held, tape: validationTape, score: score)
             trainingCurve.append(trainingScore)
             validationCurve.append(validationScore)
             if validationScore > best {
