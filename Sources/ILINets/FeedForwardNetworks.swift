@@ -40,7 +40,8 @@ public final class MultilayerPerceptron<Scalar: TensorScalar> {
 /// units; each block then adds `linear(act(linear(act(h))))` to `h`, gated element-wise
 /// by `sigmoid(linear(context))` when there is a context; a last linear layer maps to the
 /// outputs. Each block's second layer starts within ±1e-3 so that a fresh block is almost
-/// the identity, which keeps untrained deep stacks well conditioned.
+/// the identity, which keeps untrained deep stacks well conditioned. Without a context and
+/// with ReLU, tanh or no activation, the network runs as one fused node (`residualStack`).
 ///
 /// ```swift
 /// let net = ResidualNetwork<Float>(inputs: 1, context: 3, hidden: 50, outputs: 29,

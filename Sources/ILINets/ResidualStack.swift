@@ -44,6 +44,8 @@ public func residualStack<Scalar>(_ x: Variable<Scalar>, layers: [(weight: Varia
                      "layer \(l) weight is \(w.shapeDescription), expected \(expectedRows)x\(expectedCols)")
         precondition(biases[l].rows == 1 && biases[l].cols == w.rows, "layer \(l) bias is \(biases[l].shapeDescription) for \(w.rows) outputs")
     }
+    // No rows: nothing to compute, and nothing for any gradient.
+    guard m > 0 else { return tape.constant(Matrix(rows: 0, cols: outputs, [])) }
     var inputVariables = [x]
     for layer in layers { inputVariables += [layer.weight, layer.bias] }
     let keepForBackward = inputVariables.contains { tape.needsGradient($0) }
@@ -56,22 +58,22 @@ public func residualStack<Scalar>(_ x: Variable<Scalar>, layers: [(weight: Varia
     // What backward reads, for every row: act(hₖ) and act(act(hₖ)·W₁ᵀ + b₁) of each block
     // (slots 2k and 2k + 1 of `saved`), and h_B.
     var saved = Matrix<Scalar>(rows: 0, cols: hidden, [])
-    var last = saved
+    var lastHiddenState = saved
     let y = Matrix<Scalar>(rows: m, cols: outputs) { yb in
         xv.storage.withUnsafeBufferPointer { xb in
-            let (x, output) = (xb.baseAddress!, yb.baseAddress!)
+            let (xp, output) = (xb.baseAddress!, yb.baseAddress!)
             guard keepForBackward else {
                 RowParallelism.forEach(chunks.count) { c in
-                    ResidualStackKernels.forward(shape, rows: chunks[c], x: x, transposedWeights: transposed, biases: biases,
+                    ResidualStackKernels.forward(shape, rows: chunks[c], x: xp, transposedWeights: transposed, biases: biases,
                                                  output: output, kept: nil, activation: activation)
                 }
                 return
             }
-            last = Matrix(rows: m, cols: hidden) { hb in
+            lastHiddenState = Matrix(rows: m, cols: hidden) { hb in
                 saved = Matrix(rows: 2 * blockCount * m, cols: hidden) { sb in
                     let kept = (saved: sb.baseAddress!, lastHidden: hb.baseAddress!)
                     RowParallelism.forEach(chunks.count) { c in
-                        ResidualStackKernels.forward(shape, rows: chunks[c], x: x, transposedWeights: transposed, biases: biases,
+                        ResidualStackKernels.forward(shape, rows: chunks[c], x: xp, transposedWeights: transposed, biases: biases,
                                                      output: output, kept: kept, activation: activation)
                     }
                 }
@@ -80,9 +82,11 @@ public func residualStack<Scalar>(_ x: Variable<Scalar>, layers: [(weight: Varia
     }
     guard keepForBackward else { return tape.constant(y) }
 
-    let activations = saved, lastHidden = last
+    let activations = saved, lastHidden = lastHiddenState
     return tape.record(y, inputs: inputVariables) { tape, g in
         let layout = ResidualStackKernels.GradientLayout(weights: weights)
+        // Only x needs a gradient when the weights were read from an evaluation-only tape.
+        let withWeights = layers.contains { tape.needsGradient($0.weight) || tape.needsGradient($0.bias) }
         // Each chunk's share of the weight and bias gradients, summed in chunk order below.
         var shares = Matrix<Scalar>(rows: chunks.count, cols: layout.count, repeating: 0)
         var inputGradient = tape.needsGradient(x) ? Matrix<Scalar>(rows: m, cols: inputs, repeating: 0) : nil
@@ -97,7 +101,8 @@ public func residualStack<Scalar>(_ x: Variable<Scalar>, layers: [(weight: Varia
                                 RowParallelism.forEach(chunks.count) { c in
                                     ResidualStackKernels.backward(shape, rows: chunks[c], outputGradient: gp, x: xp, saved: sp,
                                                                   lastHidden: hp, weights: weights, activation: activation,
-                                                                  layout: layout, gradients: share + c * layout.count,
+                                                                  layout: layout, withWeights: withWeights,
+                                                                  gradients: share + c * layout.count,
                                                                   inputGradient: inputRows)
                                 }
                             }
@@ -112,6 +117,7 @@ public func residualStack<Scalar>(_ x: Variable<Scalar>, layers: [(weight: Varia
             inputGradient!.storage.withUnsafeMutableBufferPointer { backward(inputRows: $0.baseAddress!) }
         }
         if let inputGradient { tape.accumulateGradient(inputGradient, into: x) }
+        guard withWeights else { return }
         let total = shares.sumEachColumn()
         for (l, layer) in layers.enumerated() {
             tape.accumulateGradient(layout.weightGradient(l, in: total), into: layer.weight)
@@ -189,10 +195,11 @@ enum ResidualStackKernels {
                                               output: UnsafeMutablePointer<Scalar>,
                                               kept: (saved: UnsafeMutablePointer<Scalar>, lastHidden: UnsafeMutablePointer<Scalar>)?,
                                               activation: Activation) {
-        let (hidden, last) = (shape.hidden, 2 * shape.blocks + 1)
+        let (hidden, lastLayer) = (shape.hidden, 2 * shape.blocks + 1)
         let tile = min(tileRows, range.count)
-        // A block's inner layer before its activation, and without `kept` the rest too.
-        let scratchTiles = kept == nil ? 2 + 2 * shape.blocks : 1
+        // Tile-sized scratch: a block's inner layer before its activation; without `kept`
+        // also the hidden state and a block's two activations, reused by every block.
+        let scratchTiles = kept == nil ? 4 : 1
         let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: scratchTiles * tile * hidden)
         defer { scratch.deallocate() }
         let inner = scratch
@@ -203,8 +210,8 @@ enum ResidualStackKernels {
             fillRows(h, rows: rows, with: biases[0])
             multiplyAdd(rows: rows, x + start * shape.inputs, transposedWeights[0], into: h)
             for block in 0..<shape.blocks {
-                let a = kept.map { $0.saved + (2 * block * shape.rows + start) * hidden } ?? scratch + (2 + 2 * block) * tile * hidden
-                let u = kept.map { $0.saved + ((2 * block + 1) * shape.rows + start) * hidden } ?? scratch + (3 + 2 * block) * tile * hidden
+                let a = kept.map { $0.saved + (2 * block * shape.rows + start) * hidden } ?? scratch + 2 * tile * hidden
+                let u = kept.map { $0.saved + ((2 * block + 1) * shape.rows + start) * hidden } ?? scratch + 3 * tile * hidden
                 activate(h, into: a, count: rows * hidden, activation)
                 fillRows(inner, rows: rows, with: biases[2 * block + 1])
                 multiplyAdd(rows: rows, a, transposedWeights[2 * block + 1], into: inner)
@@ -213,25 +220,26 @@ enum ResidualStackKernels {
                 multiplyAdd(rows: rows, u, transposedWeights[2 * block + 2], into: h)
             }
             let out = output + start * shape.outputs
-            fillRows(out, rows: rows, with: biases[last])
-            multiplyAdd(rows: rows, h, transposedWeights[last], into: out)
+            fillRows(out, rows: rows, with: biases[lastLayer])
+            multiplyAdd(rows: rows, h, transposedWeights[lastLayer], into: out)
             start += rows
         }
     }
 
     /// Adds the rows `range`'s share of every weight and bias gradient to `gradients` (laid
-    /// out by `layout`), and writes those rows of the input gradient when asked, from the
-    /// gradient of the output and what `forward` kept.
+    /// out by `layout`) unless `withWeights` is false, and writes those rows of the input
+    /// gradient when asked, from the gradient of the output and what `forward` kept.
     @inlinable
     static func backward<Scalar: TensorScalar>(_ shape: Shape, rows range: Range<Int>, outputGradient g: UnsafePointer<Scalar>,
                                                x: UnsafePointer<Scalar>, saved: UnsafePointer<Scalar>,
                                                lastHidden: UnsafePointer<Scalar>, weights: [Matrix<Scalar>],
-                                               activation: Activation, layout: GradientLayout,
+                                               activation: Activation, layout: GradientLayout, withWeights: Bool,
                                                gradients: UnsafeMutablePointer<Scalar>, inputGradient: UnsafeMutablePointer<Scalar>?) {
-        let (hidden, last, m) = (shape.hidden, 2 * shape.blocks + 1, shape.rows)
+        let (hidden, lastLayer, m) = (shape.hidden, 2 * shape.blocks + 1, shape.rows)
         let tile = min(tileRows, range.count)
-        // The tile's gradients of the hidden state, of a block's inner layer output, and of
-        // its input activation.
+        // The tile's gradients of the hidden state, of a block's inner layer before its
+        // activation, and (first after it, then of the block's input activation) a
+        // product's output.
         let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: 3 * tile * hidden)
         defer { scratch.deallocate() }
         let dh = scratch, dInner = scratch + tile * hidden, dOuter = scratch + 2 * tile * hidden
@@ -241,25 +249,33 @@ enum ResidualStackKernels {
         while start < range.upperBound {
             let rows = min(tileRows, range.upperBound - start)
             let gTile = g + start * shape.outputs
-            multiply(rows: rows, gTile, weights[last], into: dh)
-            accumulateWeightGradient(rows: rows, gTile, lastHidden + start * hidden,
-                                     into: weightGradient(last), outputs: shape.outputs, inputs: hidden)
-            addColumnSums(gTile, rows: rows, cols: shape.outputs, into: biasGradient(last))
+            multiply(rows: rows, gTile, weights[lastLayer], into: dh)
+            if withWeights {
+                accumulateWeightGradient(rows: rows, gTile, lastHidden + start * hidden,
+                                         into: weightGradient(lastLayer), outputs: shape.outputs, inputs: hidden)
+                addColumnSums(gTile, rows: rows, cols: shape.outputs, into: biasGradient(lastLayer))
+            }
             for block in (0..<shape.blocks).reversed() {
                 let (first, second) = (2 * block + 1, 2 * block + 2)
                 let a = saved + (2 * block * m + start) * hidden, u = saved + ((2 * block + 1) * m + start) * hidden
-                accumulateWeightGradient(rows: rows, dh, u, into: weightGradient(second), outputs: hidden, inputs: hidden)
-                addColumnSums(dh, rows: rows, cols: hidden, into: biasGradient(second))
-                multiply(rows: rows, dh, weights[second], into: dInner)
-                multiplyByDerivative(dInner, output: u, count: rows * hidden, activation)
-                accumulateWeightGradient(rows: rows, dInner, a, into: weightGradient(first), outputs: hidden, inputs: hidden)
-                addColumnSums(dInner, rows: rows, cols: hidden, into: biasGradient(first))
+                if withWeights {
+                    accumulateWeightGradient(rows: rows, dh, u, into: weightGradient(second), outputs: hidden, inputs: hidden)
+                    addColumnSums(dh, rows: rows, cols: hidden, into: biasGradient(second))
+                }
+                multiply(rows: rows, dh, weights[second], into: dOuter)
+                timesDerivative(dOuter, output: u, into: dInner, count: rows * hidden, activation)
+                if withWeights {
+                    accumulateWeightGradient(rows: rows, dInner, a, into: weightGradient(first), outputs: hidden, inputs: hidden)
+                    addColumnSums(dInner, rows: rows, cols: hidden, into: biasGradient(first))
+                }
                 multiply(rows: rows, dInner, weights[first], into: dOuter)
                 addTimesDerivative(dOuter, output: a, into: dh, count: rows * hidden, activation)
             }
-            accumulateWeightGradient(rows: rows, dh, x + start * shape.inputs, into: weightGradient(0),
-                                     outputs: hidden, inputs: shape.inputs)
-            addColumnSums(dh, rows: rows, cols: hidden, into: biasGradient(0))
+            if withWeights {
+                accumulateWeightGradient(rows: rows, dh, x + start * shape.inputs, into: weightGradient(0),
+                                         outputs: hidden, inputs: shape.inputs)
+                addColumnSums(dh, rows: rows, cols: hidden, into: biasGradient(0))
+            }
             if let inputGradient {
                 multiply(rows: rows, dh, weights[0], into: inputGradient + start * shape.inputs)
             }
@@ -341,23 +357,24 @@ enum ResidualStackKernels {
         case .tanh:
             Scalar.tanh(UnsafeBufferPointer(start: input, count: count), into: UnsafeMutableBufferPointer(start: output, count: count))
         default:
-            output.update(from: input, count: count)
+            output.update(from: input, count: count)   // Float and Double are trivial: update is initialize
         }
     }
 
-    /// `g[i] *= act′` where act′ is the derivative at the point whose activation is `output[i]`.
+    /// `into[i] = g[i] · act′`, where act′ is the derivative at the point whose activation
+    /// is `output[i]`. Out of place: in place, relu's zeroing would become a conditional
+    /// store (scalar, or masked stores that AMD cores microcode).
     @inlinable
-    static func multiplyByDerivative<Scalar: TensorScalar>(_ g: UnsafeMutablePointer<Scalar>, output: UnsafePointer<Scalar>,
-                                                           count: Int, _ activation: Activation) {
+    static func timesDerivative<Scalar: TensorScalar>(_ g: UnsafePointer<Scalar>, output: UnsafePointer<Scalar>,
+                                                      into result: UnsafeMutablePointer<Scalar>, count: Int, _ activation: Activation) {
         switch activation {
-        // A product, not a select: an unconditional store vectorizes.
-        case .relu: for i in 0..<count { g[i] *= output[i] > 0 ? 1 : 0 }
-        case .tanh: for i in 0..<count { g[i] *= 1 - output[i] * output[i] }
-        default: break
+        case .relu: for i in 0..<count { result[i] = output[i] > 0 ? g[i] : 0 }
+        case .tanh: for i in 0..<count { result[i] = g[i] * (1 - output[i] * output[i]) }
+        default: result.update(from: g, count: count)
         }
     }
 
-    /// `into[i] += g[i] · act′`, with act′ as in `multiplyByDerivative`.
+    /// `into[i] += g[i] · act′`, with act′ as in `timesDerivative`.
     @inlinable
     static func addTimesDerivative<Scalar: TensorScalar>(_ g: UnsafePointer<Scalar>, output: UnsafePointer<Scalar>,
                                                          into sum: UnsafeMutablePointer<Scalar>, count: Int, _ activation: Activation) {

@@ -30,6 +30,10 @@ public enum RowParallelism {
     public static var width: Int { boundWidth ?? processDefault }
 
     /// Runs `body` with `width` threads per operation (at least one).
+    ///
+    /// The binding belongs to the calling thread: threads that Dispatch starts, `forEach`'s
+    /// own among them, see the process default, so code that starts threads binds the width
+    /// again inside them (as ensemble training does for each member).
     public static func withWidth<T>(_ width: Int, _ body: () throws -> T) rethrows -> T {
         try $boundWidth.withValue(max(1, width)) { try body() }
     }

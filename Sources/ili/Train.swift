@@ -9,7 +9,7 @@ struct Train: ParsableCommand {
         discussion: """
             Reads the prior, the simulation files (θ and x as .npy, one row per simulation), \
             the inference method and its estimators from CONFIG, trains every ensemble member \
-            (in parallel threads that share the cores; ILI_THREADS sets how many), and writes a posterior directory to \
+            (up to ILI_THREADS at once, default every core), and writes a posterior directory to \
             the configuration's `out` (relative to the configuration file). Rows with NaN or \
             infinite values are dropped and counted. Every key is documented in schemas/config.md.
 

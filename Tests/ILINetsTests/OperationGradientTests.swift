@@ -225,16 +225,55 @@ final class ResidualStackTests: XCTestCase {
     /// Without anything that needs a gradient the node is a constant and keeps only one
     /// tile of intermediates, with the same output.
     func testForwardOnlyMatches() {
-        let net = network(inputs: 4, hidden: 6, outputs: 1, blocks: 3, activation: .relu, seed: 5)
-        var rng = RandomSource(seed: 6)
-        let x: Matrix<Double> = rng.normalMatrix(rows: 700, cols: 4)
+        for activation in [Activation.relu, .tanh, .identity] {
+            let net = network(inputs: 4, hidden: 6, outputs: 1, blocks: 3, activation: activation, seed: 5)
+            var rng = RandomSource(seed: 6)
+            let x: Matrix<Double> = rng.normalMatrix(rows: 700, cols: 4)
+            let tape = Tape<Double>()
+            let layers = [net.initial] + net.blocks.flatMap { [$0.first, $0.second] } + [net.final]
+            let constant = residualStack(tape.constant(x), layers: layers.map { (tape.constant($0.weight.value), tape.constant($0.bias!.value)) },
+                                         activation: activation)
+            let composed = net.composed(tape.constant(x), context: nil)
+            XCTAssertFalse(tape.needsGradient(constant))
+            XCTAssertEqual(maxDifference(constant.value, composed.value), 0, accuracy: 1e-12, "\(activation)")
+        }
+    }
+
+    /// No blocks: the first layer and the last, and no rows at all.
+    func testNoBlocksAndNoRows() {
+        var rng = RandomSource(seed: 8)
+        let (w0, b0): (Matrix<Double>, Matrix<Double>) = (rng.normalMatrix(rows: 5, cols: 3), rng.normalMatrix(rows: 1, cols: 5))
+        let (w1, b1): (Matrix<Double>, Matrix<Double>) = (rng.normalMatrix(rows: 2, cols: 5), rng.normalMatrix(rows: 1, cols: 2))
+        let x: Matrix<Double> = rng.normalMatrix(rows: 9, cols: 3)
+        checkGradients([x, w0, b0, w1, b1]) { _, v in
+            residualStack(v[0], layers: [(v[1], v[2]), (v[3], v[4])], activation: .relu)
+        }
         let tape = Tape<Double>()
-        let layers = [net.initial] + net.blocks.flatMap { [$0.first, $0.second] } + [net.final]
-        let constant = residualStack(tape.constant(x), layers: layers.map { (tape.constant($0.weight.value), tape.constant($0.bias!.value)) },
-                                     activation: .relu)
-        let composed = net.composed(tape.constant(x), context: nil)
-        XCTAssertFalse(tape.needsGradient(constant))
-        XCTAssertEqual(maxDifference(constant.value, composed.value), 0, accuracy: 1e-12)
+        let y = residualStack(tape.constant(x), layers: [(tape.constant(w0), tape.constant(b0)), (tape.constant(w1), tape.constant(b1))],
+                              activation: .relu)
+        let expected = tape.constant(x).linear(tape.constant(w0), bias: tape.constant(b0)).linear(tape.constant(w1), bias: tape.constant(b1))
+        XCTAssertEqual(maxDifference(y.value, expected.value), 0, accuracy: 1e-12)
+        let empty = residualStack(tape.input(Matrix(rows: 0, cols: 3, [])),
+                                  layers: [(tape.input(w0), tape.input(b0)), (tape.input(w1), tape.input(b1))], activation: .tanh)
+        XCTAssertEqual(empty.rows, 0)
+        tape.backward(from: empty.sum())
+    }
+
+    /// On an evaluation-only tape the weights are constants; the input still gets its
+    /// gradient, the same as on a recording tape.
+    func testInputGradientOnAnEvaluationTape() {
+        let net = network(inputs: 3, hidden: 7, outputs: 2, blocks: 2, activation: .relu, seed: 9)
+        var rng = RandomSource(seed: 10)
+        let x: Matrix<Double> = rng.normalMatrix(rows: 300, cols: 3)
+        func inputGradient(_ tape: Tape<Double>) -> Matrix<Double> {
+            let input = tape.input(x)
+            tape.backward(from: net(input, context: nil).square().sum())
+            return tape.gradient(of: input)!
+        }
+        for p in net.parameters { p.zeroGradient() }
+        let evaluated = inputGradient(Tape(recordsGradients: false))
+        XCTAssertTrue(net.parameters.allSatisfy { $0.gradient == nil })
+        XCTAssertEqual(maxDifference(evaluated, inputGradient(Tape())), 0, accuracy: 1e-12)
     }
 
     private func maxDifference(_ a: Matrix<Double>, _ b: Matrix<Double>) -> Double {

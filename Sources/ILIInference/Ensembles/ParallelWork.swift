@@ -1,13 +1,14 @@
 import Dispatch
 import Foundation
 
-/// Runs `count` independent jobs, in parallel threads when `parallel`, and returns their
+/// Runs `count` independent jobs on up to `threads` threads at once and returns their
 /// results in job order. Each job must touch only state it creates itself.
-func runJobs<Result>(_ count: Int, parallel: Bool, _ job: @escaping @Sendable (Int) throws -> Result) throws -> [Result] {
+func runJobs<Result>(_ count: Int, threads: Int, _ job: @escaping @Sendable (Int) throws -> Result) throws -> [Result] {
     let results = JobResults<Result>(count: count)
-    if parallel && count > 1 {
-        DispatchQueue.concurrentPerform(iterations: count) { i in
-            results.set(i, Swift.Result { try job(i) })
+    let concurrent = min(threads, count)
+    if concurrent > 1 {
+        DispatchQueue.concurrentPerform(iterations: concurrent) { t in
+            for i in stride(from: t, to: count, by: concurrent) { results.set(i, Swift.Result { try job(i) }) }
         }
     } else {
         for i in 0..<count { results.set(i, Swift.Result { try job(i) }) }

@@ -45,10 +45,11 @@ struct EnsembleTraining {
             progress.note("[\(member.label)] done: \(summary.epochs) epochs, best validation \(scoreNote(summary.bestValidationScore)) at epoch \(summary.bestEpoch), \(String(format: "%.1f", summary.seconds)) s")
             return (member.model, summary)
         }
-        // Members side by side share the threads; one member alone splits its rows over all.
-        let sideBySide = settings.parallelMembers ? memberSeeds.count : 1
+        // At most `RowParallelism.width` members train at once and share those threads; one
+        // member alone splits its rows over all of them.
+        let sideBySide = settings.parallelMembers ? min(memberSeeds.count, RowParallelism.width) : 1
         let threadsPerMember = max(1, RowParallelism.width / sideBySide)
-        let trained = try runJobs(memberSeeds.count, parallel: settings.parallelMembers) { k -> (Model, TrainingSummary) in
+        let trained = try runJobs(memberSeeds.count, threads: sideBySide) { k -> (Model, TrainingSummary) in
             try RowParallelism.withWidth(threadsPerMember) { try trainMember(k) }
         }
         let summaries = trained.map(\.1)
