@@ -208,20 +208,20 @@ enum ResidualStackKernels {
             let rows = min(tileRows, range.upperBound - start)
             let h = kept.map { $0.lastHidden + start * hidden } ?? scratch + tile * hidden
             fillRows(h, rows: rows, with: biases[0])
-            multiplyAdd(rows: rows, x + start * shape.inputs, transposedWeights[0], into: h)
+            multiply(rows: rows, x + start * shape.inputs, transposedWeights[0], into: h, adding: true)
             for block in 0..<shape.blocks {
                 let a = kept.map { $0.saved + (2 * block * shape.rows + start) * hidden } ?? scratch + 2 * tile * hidden
                 let u = kept.map { $0.saved + ((2 * block + 1) * shape.rows + start) * hidden } ?? scratch + 3 * tile * hidden
                 activate(h, into: a, count: rows * hidden, activation)
                 fillRows(inner, rows: rows, with: biases[2 * block + 1])
-                multiplyAdd(rows: rows, a, transposedWeights[2 * block + 1], into: inner)
+                multiply(rows: rows, a, transposedWeights[2 * block + 1], into: inner, adding: true)
                 activate(inner, into: u, count: rows * hidden, activation)
                 addToRows(h, rows: rows, biases[2 * block + 2])
-                multiplyAdd(rows: rows, u, transposedWeights[2 * block + 2], into: h)
+                multiply(rows: rows, u, transposedWeights[2 * block + 2], into: h, adding: true)
             }
             let out = output + start * shape.outputs
             fillRows(out, rows: rows, with: biases[lastLayer])
-            multiplyAdd(rows: rows, h, transposedWeights[lastLayer], into: out)
+            multiply(rows: rows, h, transposedWeights[lastLayer], into: out, adding: true)
             start += rows
         }
     }
@@ -307,23 +307,14 @@ enum ResidualStackKernels {
         }
     }
 
-    /// `out += a · b` for a `rows` × b.rows tile `a` (row-major, dense) and a matrix `b`.
-    @inlinable
-    static func multiplyAdd<Scalar: TensorScalar>(rows: Int, _ a: UnsafePointer<Scalar>, _ b: Matrix<Scalar>,
-                                                  into out: UnsafeMutablePointer<Scalar>) {
-        b.storage.withUnsafeBufferPointer { pb in
-            Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: b.cols, k: b.rows,
-                        alpha: 1, a: a, lda: b.rows, b: pb.baseAddress!, ldb: b.cols, beta: 1, c: out, ldc: b.cols)
-        }
-    }
-
-    /// `out = a · b`, overwriting `out`.
+    /// `out = a · b`, or `out += a · b` when `adding`, for a `rows` × b.rows tile `a`
+    /// (row-major, dense) and a matrix `b`.
     @inlinable
     static func multiply<Scalar: TensorScalar>(rows: Int, _ a: UnsafePointer<Scalar>, _ b: Matrix<Scalar>,
-                                               into out: UnsafeMutablePointer<Scalar>) {
+                                               into out: UnsafeMutablePointer<Scalar>, adding: Bool = false) {
         b.storage.withUnsafeBufferPointer { pb in
             Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: b.cols, k: b.rows,
-                        alpha: 1, a: a, lda: b.rows, b: pb.baseAddress!, ldb: b.cols, beta: 0, c: out, ldc: b.cols)
+                        alpha: 1, a: a, lda: b.rows, b: pb.baseAddress!, ldb: b.cols, beta: adding ? 1 : 0, c: out, ldc: b.cols)
         }
     }
 
