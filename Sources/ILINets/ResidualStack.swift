@@ -216,7 +216,7 @@ enum ResidualStackKernels {
                 fillRows(inner, rows: rows, with: biases[2 * block + 1])
                 multiply(rows: rows, a, transposedWeights[2 * block + 1], into: inner, adding: true)
                 activate(inner, into: u, count: rows * hidden, activation)
-                addToRows(h, rows: rows, biases[2 * block + 2])
+                fillRows(h, rows: rows, with: biases[2 * block + 2], adding: true)
                 multiply(rows: rows, u, transposedWeights[2 * block + 2], into: h, adding: true)
             }
             let out = output + start * shape.outputs
@@ -283,26 +283,20 @@ enum ResidualStackKernels {
         }
     }
 
-    /// Every row of the `rows` × `row.cols` block at `out` set to `row`.
+    /// Every row of the `rows` × `row.cols` block at `out` set to `row`, or with `row` added
+    /// when `adding`.
     @inlinable
-    static func fillRows<Scalar: TensorScalar>(_ out: UnsafeMutablePointer<Scalar>, rows: Int, with row: Matrix<Scalar>) {
+    static func fillRows<Scalar: TensorScalar>(_ out: UnsafeMutablePointer<Scalar>, rows: Int, with row: Matrix<Scalar>,
+                                               adding: Bool = false) {
         let n = row.cols
         row.storage.withUnsafeBufferPointer { r in
             for i in 0..<rows {
                 let o = out + i * n
-                for j in 0..<n { o[j] = r[j] }
-            }
-        }
-    }
-
-    /// `row` added to every row of the block at `out`.
-    @inlinable
-    static func addToRows<Scalar: TensorScalar>(_ out: UnsafeMutablePointer<Scalar>, rows: Int, _ row: Matrix<Scalar>) {
-        let n = row.cols
-        row.storage.withUnsafeBufferPointer { r in
-            for i in 0..<rows {
-                let o = out + i * n
-                for j in 0..<n { o[j] += r[j] }
+                if adding {
+                    for j in 0..<n { o[j] += r[j] }
+                } else {
+                    for j in 0..<n { o[j] = r[j] }
+                }
             }
         }
     }
