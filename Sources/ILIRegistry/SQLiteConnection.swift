@@ -29,7 +29,9 @@ final class SQLiteConnection: SQLConnection {
         do {
             // NORMAL is durable across process crashes in WAL mode; only an OS crash can
             // lose the last commits, never corrupt the file.
-            try executeScript("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            try retryingWhileBusy(for: busyTimeoutMilliseconds) {
+                try executeScript("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            }
         } catch {
             close()
             throw RegistryError(.unavailable, "cannot open the SQLite registry sqlite:\(path): \(error). Check that it is a SQLite database and writable")
@@ -37,6 +39,22 @@ final class SQLiteConnection: SQLConnection {
     }
 
     deinit { close() }
+
+    /// Runs `body` again while it fails with SQLITE_BUSY, for up to `milliseconds`.
+    ///
+    /// Switching a new file to WAL takes an exclusive lock, and SQLite answers BUSY at once,
+    /// without calling the busy handler, when two connections opening the same new file
+    /// race for it (seen as "database is locked" from concurrent first connections).
+    private func retryingWhileBusy(for milliseconds: Int32, _ body: () throws -> Void) throws {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(milliseconds, 0)) * 1_000_000
+        while true {
+            do {
+                return try body()
+            } catch let failure as SQLFailure where failure.kind == .busy && DispatchTime.now().uptimeNanoseconds < deadline {
+                usleep(5_000)
+            }
+        }
+    }
 
     var isUsable: Bool { db != nil }
 
