@@ -1,17 +1,12 @@
-import Dispatch
 import Foundation
+import ILITensor
 
 /// Runs `count` independent jobs on up to `threads` threads at once and returns their
 /// results in job order. Each job must touch only state it creates itself.
 func runJobs<Result>(_ count: Int, threads: Int, _ job: @escaping @Sendable (Int) throws -> Result) throws -> [Result] {
     let results = JobResults<Result>(count: count)
-    let concurrent = min(threads, count)
-    if concurrent > 1 {
-        DispatchQueue.concurrentPerform(iterations: concurrent) { t in
-            for i in stride(from: t, to: count, by: concurrent) { results.set(i, Swift.Result { try job(i) }) }
-        }
-    } else {
-        for i in 0..<count { results.set(i, Swift.Result { try job(i) }) }
+    RowParallelism.withWidth(threads) {
+        RowParallelism.forEach(count) { i in results.set(i, Swift.Result { try job(i) }) }
     }
     return try results.values()
 }
