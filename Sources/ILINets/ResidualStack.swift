@@ -56,22 +56,17 @@ public func residualStack<Scalar>(_ x: Variable<Scalar>, layers: [(weight: Varia
     let shape = ResidualStackKernels.Shape(rows: m, inputs: inputs, hidden: hidden, outputs: outputs, blocks: blockCount)
     let chunks = ResidualStackKernels.chunks(rows: m)
     // What backward reads, for every row: act(hₖ) and act(act(hₖ)·W₁ᵀ + b₁) of each block
-    // (slots 2k and 2k + 1 of `saved`), and h_B.
+    // (slots 2k and 2k + 1 of `saved`), and h_B. Nothing without a backward.
+    let keptRows = keepForBackward ? m : 0
     var saved = Matrix<Scalar>(rows: 0, cols: hidden, [])
     var lastHiddenState = saved
     let y = Matrix<Scalar>(rows: m, cols: outputs) { yb in
-        xv.storage.withUnsafeBufferPointer { xb in
-            let (xp, output) = (xb.baseAddress!, yb.baseAddress!)
-            guard keepForBackward else {
-                RowParallelism.forEach(chunks.count) { c in
-                    ResidualStackKernels.forward(shape, rows: chunks[c], x: xp, transposedWeights: transposed, biases: biases,
-                                                 output: output, kept: nil, activation: activation)
-                }
-                return
-            }
-            lastHiddenState = Matrix(rows: m, cols: hidden) { hb in
-                saved = Matrix(rows: 2 * blockCount * m, cols: hidden) { sb in
-                    let kept = (saved: sb.baseAddress!, lastHidden: hb.baseAddress!)
+        lastHiddenState = Matrix(rows: keptRows, cols: hidden) { hb in
+            saved = Matrix(rows: 2 * blockCount * keptRows, cols: hidden) { sb in
+                xv.storage.withUnsafeBufferPointer { xb in
+                    let (xp, output) = (xb.baseAddress!, yb.baseAddress!)
+                    let kept: (saved: UnsafeMutablePointer<Scalar>, lastHidden: UnsafeMutablePointer<Scalar>)? =
+                        keepForBackward ? (sb.baseAddress!, hb.baseAddress!) : nil
                     RowParallelism.forEach(chunks.count) { c in
                         ResidualStackKernels.forward(shape, rows: chunks[c], x: xp, transposedWeights: transposed, biases: biases,
                                                      output: output, kept: kept, activation: activation)
