@@ -1,8 +1,10 @@
 import ArgumentParser
+import ILIInference
 import ILINets
 
-/// One NRE-B training step of the default ratio classifier at sbi's sizes: logits of a
-/// batch's pairs against its atoms, the atomic cross-entropy, backward, Adam update.
+/// One NRE-B training step of the default ratio classifier at sbi's sizes: the training
+/// loss (`RatioLoss`: a batch's pairs against its atoms, atomic cross-entropy), backward,
+/// Adam update.
 struct RatioStepBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ratio-step",
@@ -29,15 +31,14 @@ struct RatioStepBenchmark: ParsableCommand {
         let theta: Matrix<Float> = rng.normalMatrix(rows: batch, cols: parameters)
         let x: Matrix<Float> = rng.normalMatrix(rows: batch, cols: data)
         classifier.fitStandardization(parameters: theta, data: x)
-        let thetaRows = (0..<batch).flatMap { p in (0..<atoms).map { (p + $0) % batch } }
-        let xRows = (0..<batch).flatMap { p in Array(repeating: p, count: atoms) }
+        var settings = RatioEstimationSettings()
+        settings.atomCount = atoms
         var adam = Adam(parameters: classifier.parameters, learningRate: 5e-4)
         let tape = Tape<Float>()
         var lastLoss: Float = 0
         let samples = timeEach(warmup: warmup, repetitions: steps) {
             tape.reset()
-            let logits = classifier.logit(tape.constant(theta.rows(at: thetaRows)), tape.constant(x.rows(at: xRows)))
-            let loss = -logits.reshaped(rows: batch, cols: atoms).logSoftmaxEachRow().column(0).mean()
+            let loss = RatioLoss.loss(settings, classifier: classifier, theta: theta, x: x, tape: tape)
             tape.backward(from: loss)
             adam.step()
             lastLoss = loss.value.scalar

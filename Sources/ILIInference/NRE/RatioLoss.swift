@@ -2,16 +2,17 @@ import ILINets
 import ILITensor
 import RealModule
 
-/// The training loss of each NRE variant on one batch, as a mean per pair (lower is better).
+/// The training loss of each NRE variant on one batch, as a mean per pair (lower is better):
+/// what `NeuralRatioEstimation.train` minimises, for loops of one's own and benchmarks.
 ///
 /// Contrasting θs come from the same batch: row p is compared with the θs of rows p + 1,
 /// p + 2, … (cyclically). Training batches are reshuffled every epoch, so these are fresh
 /// random marginal draws; validation batches keep their order, so the validation loss is
 /// the same function at every epoch and early stopping compares like with like.
-enum RatioLoss {
+public enum RatioLoss {
     /// The mean loss over the batch of pairs (`theta`, `x`), recorded on `tape` (1×1).
     @_specialize(where Scalar == Float)
-    static func loss<Scalar: TensorScalar>(_ settings: RatioEstimationSettings, classifier: RatioClassifier<Scalar>,
+    public static func loss<Scalar: TensorScalar>(_ settings: RatioEstimationSettings, classifier: RatioClassifier<Scalar>,
                                            theta: Matrix<Scalar>, x: Matrix<Scalar>, tape: Tape<Scalar>) -> Variable<Scalar> {
         let batch = theta.rows
         // One row has no other θ to contrast with: nothing to learn from it.
