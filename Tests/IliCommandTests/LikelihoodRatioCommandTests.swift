@@ -3,12 +3,9 @@ import ILITensor
 import XCTest
 
 /// `ili train` and `ili sample` for NLE and NRE, whose posteriors are sampled by MCMC.
-final class LikelihoodRatioCommandTests: XCTestCase {
-    var directory: URL!
-
+final class LikelihoodRatioCommandTests: ScratchDirectoryTestCase {
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ili-mcmc-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try super.setUpWithError()
         var rng = RandomSource(seed: 3)
         let n = 1000
         let theta = Matrix<Double>(rows: n, cols: 2) { _, _ in rng.uniform(in: -1.0, 1.0) }
@@ -17,10 +14,6 @@ final class LikelihoodRatioCommandTests: XCTestCase {
         try NPYFile.write(x, to: path("x.npy"))
         try NPYFile.write(Matrix<Double>([[0.2, -0.3], [0.6, 0.1]]), to: path("obs2.npy"))
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     func config(method: String, extra: String = "", estimator: String) throws -> String {
         let text = """

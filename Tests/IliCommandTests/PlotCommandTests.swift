@@ -4,20 +4,7 @@ import XCTest
 import FoundationXML
 #endif
 
-final class PlotCommandTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ili-plot-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class PlotCommandTests: ScratchDirectoryTestCase {
     func testCornerPlotOfTwoSampleFilesWithTruth() throws {
         var state: UInt64 = 12345
         // A small linear congruential stream is enough for sample-like numbers in a test file.

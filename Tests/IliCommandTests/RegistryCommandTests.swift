@@ -5,15 +5,13 @@ import XCTest
 
 /// `ili registry …` run as a real process against a SQLite registry the test fills
 /// through the library.
-final class RegistryCommandTests: XCTestCase {
-    private var directory: URL!
+final class RegistryCommandTests: ScratchDirectoryTestCase {
     private var url: String!
     private var posteriorId: Int64 = 0
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ili-registry-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        url = "sqlite:" + directory.appendingPathComponent("registry.db").path
+        try super.setUpWithError()
+        url = "sqlite:" + path("registry.db")
         let registry = try Registry(url: url)
         defer { registry.close() }
         _ = try registry.createExperiment(ExperimentSpec(name: "gauss", prior: #"{"normal": [0, 1]}"#, thetaDimension: 2, xShape: [3]))
@@ -28,10 +26,6 @@ final class RegistryCommandTests: XCTestCase {
         posteriorId = posterior.id
         let verdict = try registry.recordValidation(posterior: posterior.id, ValidationSpec(metric: "coverage", value: 0.94, passed: true))
         try registry.markCalibrated(posterior: posterior.id, verdict: verdict.id)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
     }
 
     private func ili(_ arguments: [String], registryFromEnvironment: Bool = false) throws -> BinaryRunner.Result {

@@ -3,12 +3,9 @@ import ILITensor
 import XCTest
 
 /// `ili train` and `ili sample` as a user runs them, on a small linear-Gaussian problem.
-final class TrainSampleCommandTests: XCTestCase {
-    var directory: URL!
-
+final class TrainSampleCommandTests: ScratchDirectoryTestCase {
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ili-train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try super.setUpWithError()
         var rng = RandomSource(seed: 1)
         let n = 1000
         var theta = Matrix<Double>(rows: n, cols: 2) { _, _ in rng.uniform(in: -1.0, 1.0) }
@@ -19,10 +16,6 @@ final class TrainSampleCommandTests: XCTestCase {
         try NPYFile.write(Matrix<Float>([[0.2, -0.3, 0.2]]), to: path("obs.npy"), oneDimensional: true)
         try NPYFile.write(Matrix<Double>([[0.2, -0.3, 0.2], [0.5, 0.5, 0.5]]), to: path("obs2.npy"))
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     func writeConfig(_ text: String, name: String = "run.yaml") throws -> String {
         try text.write(toFile: path(name), atomically: true, encoding: .utf8)

@@ -3,20 +3,7 @@ import XCTest
 
 /// `ili train` a small posterior on a 2-parameter Gaussian-linear problem, then
 /// `ili validate` it: the command writes validation.json and the plots and prints a verdict.
-final class ValidateCommandTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ili-validate-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class ValidateCommandTests: ScratchDirectoryTestCase {
     /// θ ~ N(0, 0.1 I), x = θ + N(0, 0.1 I), from a fixed stream.
     func simulations(_ n: Int, seed: UInt64) -> (theta: [[Double]], x: [[Double]]) {
         var state = seed
