@@ -3,7 +3,8 @@ import PackageDescription
 
 // Module layout: C libraries behind `C<Name>` system-library targets that expose
 // only what ili calls; Swift modules stacked engine → nets → inference → validation,
-// with the registry and the fleet beside them; `ili` is the command-line tool.
+// with the registry beside them, and the experiment loop (rounds) over all of those;
+// `ili` is the command-line tool.
 // The numeric modules are compiled for AVX2 and FMA on x86-64 (every x86 server since
 // 2013): the vectorized exp/tanh kernels and the element-wise loops run ~1.3x faster
 // than with the baseline SSE2 target. `ILI_PORTABLE=1 swift build` builds for any
@@ -28,6 +29,7 @@ let package = Package(
         .library(name: "ILIInference", targets: ["ILIInference"]),
         .library(name: "ILIValidation", targets: ["ILIValidation"]),
         .library(name: "ILIRegistry", targets: ["ILIRegistry"]),
+        .library(name: "ILIRounds", targets: ["ILIRounds"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -79,9 +81,15 @@ let package = Package(
             name: "ILIRegistry",
             dependencies: ["CLibPQ", "CSQLite", "ILITensor"]
         ),
+        .target(
+            name: "ILIRounds",
+            dependencies: ["ILIInference", "ILIValidation", "ILIRegistry"],
+            swiftSettings: numericSettings
+        ),
         .executableTarget(
             name: "ili",
             dependencies: [
+                "ILIRounds",
                 "ILITensor",
                 "ILINets",
                 "ILIInference",
@@ -114,6 +122,7 @@ let package = Package(
         .testTarget(name: "ILIInferenceTests", dependencies: ["ILIInference", "ILIValidation"]),
         .testTarget(name: "ILIValidationTests", dependencies: ["ILIValidation"]),
         .testTarget(name: "ILIRegistryTests", dependencies: ["ILIRegistry", "ILITensor"]),
+        .testTarget(name: "ILIRoundsTests", dependencies: ["ILIRounds"]),
         .testTarget(name: "IliCommandTests", dependencies: ["ili", "ILIRegistry", "ILITensor"]),
     ]
 )

@@ -1,8 +1,10 @@
 import Foundation
 
-/// Saving and loading a density estimator: the weights and z-scoring in one safetensors
-/// file, the configuration as a small JSON file beside it (also copied into the
-/// safetensors metadata, so the weights file alone is self-describing).
+/// The one saved form of a trained network, used for a model directory (`save(to:)`), a
+/// posterior directory's member files and the registry's model versions alike: a
+/// safetensors file with every tensor (parameters and z-scoring) and the network's
+/// configuration JSON in its metadata, so that the file alone rebuilds the network.
+/// A model directory also keeps the configuration as `config.json` beside it, for people.
 ///
 /// ```swift
 /// try flow.save(to: "runs/npe-1")            // runs/npe-1/model.safetensors, runs/npe-1/config.json
@@ -13,6 +15,67 @@ public enum ModelFiles {
     public static let configuration = "config.json"
     /// The metadata key under which the configuration JSON is copied into the weights.
     public static let configurationKey = "ili.configuration"
+
+    /// A safetensors file of `tensors` carrying `configuration` in its metadata.
+    public static func encode<Scalar: TensorScalar, Configuration: Encodable>(
+        tensors: [String: Matrix<Scalar>], configuration: Configuration
+    ) throws -> [UInt8] {
+        SafeTensors<Scalar>(tensors: tensors, metadata: [
+            "format": "ili", configurationKey: String(decoding: try configurationJSON(configuration), as: UTF8.self),
+        ]).encoded()
+    }
+
+    /// The tensors and the configuration of a file `encode` wrote; `source` names it in errors.
+    public static func decode<Scalar: TensorScalar, Configuration: Decodable>(
+        _ bytes: [UInt8], as: Configuration.Type, source: String
+    ) throws -> (tensors: [String: Matrix<Scalar>], configuration: Configuration) {
+        let file = try SafeTensors<Scalar>(decoding: bytes, source: source)
+        guard let json = file.metadata[configurationKey] else {
+            throw ModelFileError(message: "\(source): the weights carry no network configuration (metadata \(configurationKey))")
+        }
+        return (file.tensors, try decodeConfiguration(Data(json.utf8), as: Configuration.self, source: source))
+    }
+
+    /// Pretty, key-sorted JSON.
+    public static func configurationJSON<Configuration: Encodable>(_ configuration: Configuration) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(configuration)
+    }
+
+    static func decodeConfiguration<Configuration: Decodable>(_ json: Data, as: Configuration.Type, source: String) throws -> Configuration {
+        do {
+            return try JSONDecoder().decode(Configuration.self, from: json)
+        } catch {
+            throw ModelFileError(message: "\(source): not a valid \(Configuration.self) (\(error))")
+        }
+    }
+
+    /// Writes `model.safetensors` and `config.json` into `directory` (created if needed).
+    public static func save<Scalar: TensorScalar, Configuration: Encodable>(
+        tensors: [String: Matrix<Scalar>], configuration: Configuration, to directory: String
+    ) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Data(try encode(tensors: tensors, configuration: configuration)).write(to: URL(fileURLWithPath: directory + "/" + weights))
+        try configurationJSON(configuration).write(to: URL(fileURLWithPath: directory + "/" + ModelFiles.configuration))
+    }
+
+    /// Reads what `save` wrote; the configuration comes from `config.json` when present
+    /// (it may have been edited by hand), otherwise from the weights' metadata.
+    public static func load<Scalar: TensorScalar, Configuration: Decodable>(
+        from directory: String, as: Configuration.Type
+    ) throws -> (tensors: [String: Matrix<Scalar>], configuration: Configuration, source: String) {
+        let weightsPath = directory + "/" + weights
+        let file = try SafeTensors<Scalar>.read(from: weightsPath)
+        let configPath = directory + "/" + ModelFiles.configuration
+        if let json = FileManager.default.contents(atPath: configPath) {
+            return (file.tensors, try decodeConfiguration(json, as: Configuration.self, source: configPath), weightsPath)
+        }
+        guard let text = file.metadata[configurationKey] else {
+            throw ModelFileError(message: "\(directory): neither \(ModelFiles.configuration) nor a configuration in the weights' metadata")
+        }
+        return (file.tensors, try decodeConfiguration(Data(text.utf8), as: Configuration.self, source: weightsPath), weightsPath)
+    }
 }
 
 /// A saved model that does not fit the configuration it came with.
@@ -39,40 +102,34 @@ extension ConditionalDensityEstimator {
 
     /// Overwrites the parameters and z-scoring with `tensors` (as `stateTensors()` names them).
     public func loadState(_ tensors: [String: Matrix<Scalar>], source: String) throws {
-        func take(_ name: String, rows: Int, cols: Int) throws -> Matrix<Scalar> {
-            guard let m = tensors[name] else {
-                throw ModelFileError(message: "\(source): no tensor '\(name)'; was the file saved from a model of this configuration?")
-            }
-            guard m.rows == rows && m.cols == cols else {
-                throw ModelFileError(message: "\(source): tensor '\(name)' is \(m.shapeDescription) but the configuration needs \(rows)x\(cols)")
-            }
-            return m
-        }
-        for p in parameters { p.value = try take(p.name, rows: p.value.rows, cols: p.value.cols) }
+        for p in parameters { p.value = try tensors.take(p.name, rows: p.value.rows, cols: p.value.cols, source: source) }
         featureStandardization = Standardization(
-            mean: try take("standardization.features.mean", rows: 1, cols: featureCount),
-            standardDeviation: try take("standardization.features.std", rows: 1, cols: featureCount))
+            mean: try tensors.take("standardization.features.mean", rows: 1, cols: featureCount, source: source),
+            standardDeviation: try tensors.take("standardization.features.std", rows: 1, cols: featureCount, source: source))
         contextStandardization = Standardization(
-            mean: try take("standardization.context.mean", rows: 1, cols: contextCount),
-            standardDeviation: try take("standardization.context.std", rows: 1, cols: contextCount))
+            mean: try tensors.take("standardization.context.mean", rows: 1, cols: contextCount, source: source),
+            standardDeviation: try tensors.take("standardization.context.std", rows: 1, cols: contextCount, source: source))
     }
 
-    /// The configuration as pretty, key-sorted JSON.
-    public func configurationJSON() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(configuration)
-    }
+    /// The saved form: a safetensors file with the configuration in its metadata.
+    public func encoded() throws -> [UInt8] { try ModelFiles.encode(tensors: stateTensors(), configuration: configuration) }
 
     /// Writes `model.safetensors` and `config.json` into `directory` (created if needed).
     public func save(to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let json = try configurationJSON()
-        var file = SafeTensors<Scalar>(tensors: stateTensors())
-        file.metadata[ModelFiles.configurationKey] = String(decoding: json, as: UTF8.self)
-        file.metadata["format"] = "ili"
-        try file.write(to: directory + "/" + ModelFiles.weights)
-        try json.write(to: URL(fileURLWithPath: directory + "/" + ModelFiles.configuration))
+        try ModelFiles.save(tensors: stateTensors(), configuration: configuration, to: directory)
+    }
+}
+
+extension Dictionary where Key == String {
+    /// The tensor `name`, which must be `rows × cols`; errors name `source` and say what is wrong.
+    func take<Scalar: TensorScalar>(_ name: String, rows: Int, cols: Int, source: String) throws -> Matrix<Scalar> where Value == Matrix<Scalar> {
+        guard let m = self[name] else {
+            throw ModelFileError(message: "\(source): no tensor '\(name)'; was the file saved from a model of this configuration?")
+        }
+        guard m.rows == rows && m.cols == cols else {
+            throw ModelFileError(message: "\(source): tensor '\(name)' is \(m.shapeDescription) but the configuration needs \(rows)x\(cols)")
+        }
+        return m
     }
 }
 
@@ -87,26 +144,10 @@ public func makeDensityEstimator<Scalar: TensorScalar>(
     return model
 }
 
-/// Loads what `save(to:)` wrote. The configuration comes from `config.json`, or from the
-/// weights' metadata when the JSON file is missing.
+/// Loads what `save(to:)` wrote.
 public func loadDensityEstimator<Scalar: TensorScalar>(from directory: String, as: Scalar.Type = Scalar.self) throws
     -> any ConditionalDensityEstimator<Scalar> {
-    let weightsPath = directory + "/" + ModelFiles.weights
-    let file = try SafeTensors<Scalar>.read(from: weightsPath)
-    let configPath = directory + "/" + ModelFiles.configuration
-    let json: Data
-    if let data = FileManager.default.contents(atPath: configPath) {
-        json = data
-    } else if let text = file.metadata[ModelFiles.configurationKey] {
-        json = Data(text.utf8)
-    } else {
-        throw ModelFileError(message: "\(directory): neither \(ModelFiles.configuration) nor a configuration in the weights' metadata")
-    }
-    let configuration: DensityEstimatorConfiguration
-    do {
-        configuration = try JSONDecoder().decode(DensityEstimatorConfiguration.self, from: json)
-    } catch {
-        throw ModelFileError(message: "\(configPath): not a density estimator configuration (\(error))")
-    }
-    return try makeDensityEstimator(configuration: configuration, tensors: file.tensors, source: weightsPath)
+    let saved: (tensors: [String: Matrix<Scalar>], configuration: DensityEstimatorConfiguration, source: String) =
+        try ModelFiles.load(from: directory, as: DensityEstimatorConfiguration.self)
+    return try makeDensityEstimator(configuration: saved.configuration, tensors: saved.tensors, source: saved.source)
 }

@@ -163,47 +163,35 @@ public final class RatioClassifier<Scalar: TensorScalar> {
     /// A classifier of `configuration` with the weights in `tensors` (from `stateTensors()`);
     /// `source` names the file in errors about missing or misshapen tensors.
     public convenience init(configuration: ClassifierConfiguration, tensors: [String: Matrix<Scalar>], source: String) throws {
-        try configuration.validate()
+        do {
+            try configuration.validate()
+        } catch let error as ConfigurationError {
+            throw ModelFileError(message: "\(source): the classifier configuration is not valid: \(error.message)")
+        }
         var rng = RandomSource(seed: 0)
         self.init(configuration: configuration, rng: &rng)
-        func take(_ name: String, _ rows: Int, _ cols: Int) throws -> Matrix<Scalar> {
-            guard let m = tensors[name] else {
-                throw ModelFileError(message: "\(source): no tensor '\(name)'; the file does not hold this classifier's weights")
-            }
-            guard m.rows == rows && m.cols == cols else {
-                throw ModelFileError(message: "\(source): tensor '\(name)' is \(m.shapeDescription) but the configuration needs \(rows)x\(cols)")
-            }
-            return m
-        }
-        for p in parameters { p.value = try take(p.name, p.value.rows, p.value.cols) }
+        for p in parameters { p.value = try tensors.take(p.name, rows: p.value.rows, cols: p.value.cols, source: source) }
         let (t, x) = (configuration.parameterCount, configuration.dataCount)
-        parameterStandardization = Standardization(mean: try take("standardization.parameters.mean", 1, t),
-                                                   standardDeviation: try take("standardization.parameters.std", 1, t))
-        dataStandardization = Standardization(mean: try take("standardization.data.mean", 1, x),
-                                              standardDeviation: try take("standardization.data.std", 1, x))
+        parameterStandardization = Standardization(
+            mean: try tensors.take("standardization.parameters.mean", rows: 1, cols: t, source: source),
+            standardDeviation: try tensors.take("standardization.parameters.std", rows: 1, cols: t, source: source))
+        dataStandardization = Standardization(
+            mean: try tensors.take("standardization.data.mean", rows: 1, cols: x, source: source),
+            standardDeviation: try tensors.take("standardization.data.std", rows: 1, cols: x, source: source))
     }
+
+    /// The saved form: a safetensors file with the configuration in its metadata.
+    public func encoded() throws -> [UInt8] { try ModelFiles.encode(tensors: stateTensors(), configuration: configuration) }
 
     /// Writes `model.safetensors` and `config.json` into `directory`.
     public func save(to directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let json = try encoder.encode(configuration)
-        var file = SafeTensors<Scalar>(tensors: stateTensors())
-        file.metadata[ModelFiles.configurationKey] = String(decoding: json, as: UTF8.self)
-        try file.write(to: directory + "/" + ModelFiles.weights)
-        try json.write(to: URL(fileURLWithPath: directory + "/" + ModelFiles.configuration))
+        try ModelFiles.save(tensors: stateTensors(), configuration: configuration, to: directory)
     }
 
     /// Loads what `save(to:)` wrote.
     public static func load(from directory: String) throws -> RatioClassifier {
-        let path = directory + "/" + ModelFiles.weights
-        let file = try SafeTensors<Scalar>.read(from: path)
-        guard let json = FileManager.default.contents(atPath: directory + "/" + ModelFiles.configuration)
-                ?? file.metadata[ModelFiles.configurationKey].map({ Data($0.utf8) }) else {
-            throw ModelFileError(message: "\(directory): no classifier configuration found")
-        }
-        let configuration = try JSONDecoder().decode(ClassifierConfiguration.self, from: json)
-        return try RatioClassifier(configuration: configuration, tensors: file.tensors, source: path)
+        let saved: (tensors: [String: Matrix<Scalar>], configuration: ClassifierConfiguration, source: String) =
+            try ModelFiles.load(from: directory, as: ClassifierConfiguration.self)
+        return try RatioClassifier(configuration: saved.configuration, tensors: saved.tensors, source: saved.source)
     }
 }

@@ -134,5 +134,15 @@ extension Migration {
             last_heartbeat timestamptz NOT NULL DEFAULT now()
         );
         """#),
+        Migration(version: 2, name: "rounds", sql: #"""
+        -- What `ili run` needs on top of the first schema: each simulation says whether it is for
+        -- training or for the round's held-out test set, and each posterior keeps the settings
+        -- that sample it (the MCMC sampler, NRE's loss) beside its members.
+
+        ALTER TABLE simulations ADD COLUMN purpose text NOT NULL DEFAULT 'train'
+            CHECK (purpose IN ('train', 'test'));
+
+        ALTER TABLE posteriors ADD COLUMN settings jsonb NOT NULL DEFAULT '{}';
+        """#),
     ]
 }

@@ -23,6 +23,27 @@ public struct ModelVersionSpec: Sendable {
         self.weights = weights
         self.trainingSummary = trainingSummary
     }
+
+    /// The spec checked and normalised, ready to insert.
+    struct Prepared {
+        let spec: ModelVersionSpec
+        let method: String
+        let estimator: String
+        let summary: String
+        let sha256: String
+
+        init(_ spec: ModelVersionSpec) throws {
+            let method = spec.method.trimmingCharacters(in: .whitespaces)
+            guard !method.isEmpty else { throw RegistryError(.invalidInput, "registering a model version for round \(spec.round): the method is empty (e.g. NPE)") }
+            guard spec.member >= 0 else { throw RegistryError(.invalidInput, "registering a model version for round \(spec.round): member must be ≥ 0, not \(spec.member)") }
+            guard !spec.weights.isEmpty else { throw RegistryError(.invalidInput, "registering a model version for round \(spec.round): the weights are empty") }
+            self.spec = spec
+            self.method = method
+            estimator = try JSONText.validated(spec.estimator, "model version for round \(spec.round): estimator config")
+            summary = try JSONText.validated(spec.trainingSummary, "model version for round \(spec.round): training summary")
+            sha256 = SHA256.hex(spec.weights)
+        }
+    }
 }
 
 /// A registered model version; its weights are read separately with `modelWeights(id:)`.
@@ -43,22 +64,20 @@ public struct ModelVersion: Sendable, Equatable {
 
 extension Registry {
     public func registerModelVersion(_ spec: ModelVersionSpec) throws -> ModelVersion {
-        let method = spec.method.trimmingCharacters(in: .whitespaces)
-        guard !method.isEmpty else { throw RegistryError(.invalidInput, "registering a model version for round \(spec.round): the method is empty (e.g. NPE)") }
-        guard spec.member >= 0 else { throw RegistryError(.invalidInput, "registering a model version for round \(spec.round): member must be ≥ 0, not \(spec.member)") }
-        guard !spec.weights.isEmpty else { throw RegistryError(.invalidInput, "registering a model version for round \(spec.round): the weights are empty") }
-        let estimator = try JSONText.validated(spec.estimator, "model version for round \(spec.round): estimator config")
-        let summary = try JSONText.validated(spec.trainingSummary, "model version for round \(spec.round): training summary")
-        let sha = SHA256.hex(spec.weights)
-        return try write("registering a \(method) model version for round \(spec.round)") { c in
-            let round = try round(id: spec.round, c)
-            let rows = try c.query("""
-                INSERT INTO model_versions (experiment_id, round_id, method, estimator, member, weights, weights_sha256, training_summary)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
-                """, [.integer(round.experimentId), .integer(round.id), .text(method), .text(estimator), .int(spec.member),
-                      .blob(spec.weights), .text(sha), .text(summary)])
-            return try modelVersion(id: try rows[0].int64(0), c)
+        let prepared = try ModelVersionSpec.Prepared(spec)
+        return try write("registering a \(prepared.method) model version for round \(spec.round)") { c in
+            try insertModelVersion(prepared, c)
         }
+    }
+
+    func insertModelVersion(_ p: ModelVersionSpec.Prepared, _ c: SQLConnection) throws -> ModelVersion {
+        let round = try round(id: p.spec.round, c)
+        let rows = try c.query("""
+            INSERT INTO model_versions (experiment_id, round_id, method, estimator, member, weights, weights_sha256, training_summary)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
+            """, [.integer(round.experimentId), .integer(round.id), .text(p.method), .text(p.estimator), .int(p.spec.member),
+                  .blob(p.spec.weights), .text(p.sha256), .text(p.summary)])
+        return try modelVersion(id: try rows[0].int64(0), c)
     }
 
     public func modelVersion(id: Int64) throws -> ModelVersion {

@@ -8,7 +8,7 @@ public struct PosteriorMember: Sendable, Equatable {
 }
 
 /// An ensemble of model versions of one experiment and method, usable as one posterior.
-public struct Posterior: Sendable, Equatable {
+public struct RegisteredPosterior: Sendable, Equatable {
     public var id: Int64
     public var experimentId: Int64
     /// The latest round any member was trained in.
@@ -20,14 +20,17 @@ public struct Posterior: Sendable, Equatable {
     public var calibratedBy: Int64?
     public var createdAt: Date
     public var members: [PosteriorMember]
+    /// What samples it besides its members (JSON): the MCMC sampler, NRE's loss.
+    public var settings: String
 }
 
 extension Registry {
     /// Creates a posterior from model versions and their ensemble weights. The weights must
     /// be positive and finite; they are stored normalised to sum to 1. All members must
     /// belong to one experiment and share one method.
-    public func createPosterior(members: [(modelVersion: Int64, weight: Double)]) throws -> Posterior {
+    public func createPosterior(members: [(modelVersion: Int64, weight: Double)], settings: String = "{}") throws -> RegisteredPosterior {
         guard !members.isEmpty else { throw RegistryError(.invalidInput, "a posterior needs at least one model version") }
+        let settings = try JSONText.validated(settings, "posterior settings")
         for member in members where !(member.weight.isFinite && member.weight > 0) {
             throw RegistryError(.invalidInput, "model version \(member.modelVersion): ensemble weight \(member.weight) must be positive and finite")
         }
@@ -42,8 +45,9 @@ extension Registry {
                     """)
             }
             let latestRound = versions.max { $0.roundIndex < $1.roundIndex }!.round
-            let id = try c.query("INSERT INTO posteriors (experiment_id, round_id, method) VALUES ($1, $2, $3) RETURNING id",
-                                 [.integer(versions[0].experimentId), .integer(latestRound), .text(versions[0].method)])[0].int64(0)
+            let id = try c.query("INSERT INTO posteriors (experiment_id, round_id, method, settings) VALUES ($1, $2, $3, $4) RETURNING id",
+                                 [.integer(versions[0].experimentId), .integer(latestRound), .text(versions[0].method),
+                                  .text(settings)])[0].int64(0)
             for (index, member) in members.enumerated() {
                 try c.run("INSERT INTO posterior_members (posterior_id, member_index, model_version_id, weight) VALUES ($1, $2, $3, $4)",
                           [.integer(id), .int(index), .integer(member.modelVersion), .real(member.weight / total)])
@@ -52,12 +56,12 @@ extension Registry {
         }
     }
 
-    public func posterior(id: Int64) throws -> Posterior {
+    public func posterior(id: Int64) throws -> RegisteredPosterior {
         try read("reading posterior \(id)") { c in try posterior(id: id, c) }
     }
 
     /// The posteriors of `experiment`, oldest first; only calibrated ones if asked.
-    public func posteriors(experiment: String, calibratedOnly: Bool = false) throws -> [Posterior] {
+    public func posteriors(experiment: String, calibratedOnly: Bool = false) throws -> [RegisteredPosterior] {
         try read("listing the posteriors of \(experiment)") { c in
             let exp = try self.experiment(named: experiment, c)
             let ids = try c.query("SELECT id FROM posteriors WHERE experiment_id = $1\(calibratedOnly ? " AND calibrated" : "") ORDER BY id",
@@ -66,13 +70,21 @@ extension Registry {
         }
     }
 
+    /// The posteriors whose latest member was trained in round `round` (by id), oldest first.
+    public func posteriors(round: Int64) throws -> [RegisteredPosterior] {
+        try read("listing the posteriors of round \(round)") { c in
+            let ids = try c.query("SELECT id FROM posteriors WHERE round_id = $1 ORDER BY id", [.integer(round)]).map { try $0.int64(0) }
+            return try ids.map { try posterior(id: $0, c) }
+        }
+    }
+
     /// The newest posterior of `experiment` that a passing verdict marked calibrated, or
     /// nil when there is none.
-    public func latestCalibratedPosterior(experiment: String) throws -> Posterior? {
+    public func latestCalibratedPosterior(experiment: String) throws -> RegisteredPosterior? {
         try latestPosterior(experiment: experiment, calibratedOnly: true)
     }
 
-    public func latestPosterior(experiment: String, calibratedOnly: Bool = false) throws -> Posterior? {
+    public func latestPosterior(experiment: String, calibratedOnly: Bool = false) throws -> RegisteredPosterior? {
         try read("finding the latest posterior of \(experiment)") { c in
             let exp = try self.experiment(named: experiment, c)
             guard let row = try c.query("""
@@ -82,9 +94,9 @@ extension Registry {
         }
     }
 
-    func posterior(id: Int64, _ c: SQLConnection) throws -> Posterior {
+    func posterior(id: Int64, _ c: SQLConnection) throws -> RegisteredPosterior {
         guard let row = try c.query("""
-            SELECT id, experiment_id, round_id, method, calibrated, calibrated_by, \(c.dialect.epoch("created_at"))
+            SELECT id, experiment_id, round_id, method, calibrated, calibrated_by, \(c.dialect.epoch("created_at")), settings
             FROM posteriors WHERE id = $1
             """, [.integer(id)]).first else {
             throw RegistryError(.unknownPosterior, "there is no posterior \(id): list them with `ili registry posteriors --experiment NAME`")
@@ -92,8 +104,8 @@ extension Registry {
         let members = try c.query("""
             SELECT member_index, model_version_id, weight FROM posterior_members WHERE posterior_id = $1 ORDER BY member_index
             """, [.integer(id)]).map { PosteriorMember(index: try $0.int(0), modelVersion: try $0.int64(1), weight: try $0.double(2)) }
-        return Posterior(id: try row.int64(0), experimentId: try row.int64(1), round: try row.int64(2), method: try row.text(3),
-                         calibrated: try row.bool(4), calibratedBy: try row.optionalInt64(5),
-                         createdAt: Date(epochSeconds: try row.double(6)), members: members)
+        return RegisteredPosterior(id: try row.int64(0), experimentId: try row.int64(1), round: try row.int64(2),
+                                   method: try row.text(3), calibrated: try row.bool(4), calibratedBy: try row.optionalInt64(5),
+                                   createdAt: Date(epochSeconds: try row.double(6)), members: members, settings: try row.text(7))
     }
 }

@@ -14,8 +14,12 @@ public struct Round: Sendable, Equatable {
     public var status: RoundStatus
     /// Why the round failed, when it did.
     public var failure: String?
+    /// Training simulations stored, valid and not.
     public var validSimulations: Int
     public var invalidSimulations: Int
+    /// Held-out test simulations stored, valid and not.
+    public var validTestSimulations: Int
+    public var invalidTestSimulations: Int
     public var createdAt: Date
     public var updatedAt: Date
     public var finishedAt: Date?
@@ -101,9 +105,11 @@ extension Registry {
     static func roundSelect(_ d: SQLDialect) -> String {
         """
         SELECT r.id, r.experiment_id, r.round_index, r.strategy, r.proposal, r.target_count, r.status, r.failure,
-            (SELECT count(*) FROM simulations s WHERE s.round_id = r.id AND s.valid),
-            (SELECT count(*) FROM simulations s WHERE s.round_id = r.id AND NOT s.valid),
-            \(d.epoch("r.created_at")), \(d.epoch("r.updated_at")), \(d.epoch("r.finished_at"))
+            (SELECT count(*) FROM simulations s WHERE s.round_id = r.id AND s.valid AND s.purpose = 'train'),
+            (SELECT count(*) FROM simulations s WHERE s.round_id = r.id AND NOT s.valid AND s.purpose = 'train'),
+            \(d.epoch("r.created_at")), \(d.epoch("r.updated_at")), \(d.epoch("r.finished_at")),
+            (SELECT count(*) FROM simulations s WHERE s.round_id = r.id AND s.valid AND s.purpose = 'test'),
+            (SELECT count(*) FROM simulations s WHERE s.round_id = r.id AND NOT s.valid AND s.purpose = 'test')
         FROM rounds r
         """
     }
@@ -116,6 +122,7 @@ extension Registry {
         return Round(id: try row.int64(0), experimentId: try row.int64(1), index: try row.int(2), strategy: try row.text(3),
                      proposal: try row.text(4), targetCount: try row.int(5), status: status, failure: try row.optionalText(7),
                      validSimulations: try row.int(8), invalidSimulations: try row.int(9),
+                     validTestSimulations: try row.int(13), invalidTestSimulations: try row.int(14),
                      createdAt: Date(epochSeconds: try row.double(10)), updatedAt: Date(epochSeconds: try row.double(11)),
                      finishedAt: try row.optionalDouble(12).map(Date.init(epochSeconds:)))
     }

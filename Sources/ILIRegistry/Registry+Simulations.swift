@@ -1,5 +1,12 @@
 import Foundation
 
+/// What a simulation is for: training the round's estimators, or the round's held-out
+/// test set that validation judges the posterior on (never trained on).
+public enum SimulationPurpose: String, Sendable, CaseIterable, Codable {
+    case training = "train"
+    case test
+}
+
 /// One simulation as a simulator worker reports it.
 public struct SimulationRecord: Sendable, Equatable {
     /// Unique across the registry: the key that makes a retried batch harmless.
@@ -10,13 +17,16 @@ public struct SimulationRecord: Sendable, Equatable {
     /// False when the simulator itself gave up; `reason` says why and `x` may be empty.
     public var valid: Bool
     public var reason: String?
+    public var purpose: SimulationPurpose
 
-    public init(taskId: String, theta: [Float], x: [Float], valid: Bool = true, reason: String? = nil) {
+    public init(taskId: String, theta: [Float], x: [Float], valid: Bool = true, reason: String? = nil,
+                purpose: SimulationPurpose = .training) {
         self.taskId = taskId
         self.theta = theta
         self.x = x
         self.valid = valid
         self.reason = reason
+        self.purpose = purpose
     }
 }
 
@@ -99,7 +109,7 @@ extension Registry {
     }
 
     private static func rowsPerInsert(_ c: SQLConnection) -> Int {
-        c.dialect.kind == .postgres ? 1_000 : max(1, min(1_000, (c.maxBindParameters - 3) / 6))
+        c.dialect.kind == .postgres ? 1_000 : max(1, min(1_000, (c.maxBindParameters - 3) / 7))
     }
 
     /// Inserts `records`, skipping task ids already stored; returns how many rows were
@@ -111,28 +121,29 @@ extension Registry {
             // Counted on the server: one result row instead of one per inserted simulation.
             let row = try c.query("""
                 WITH stored AS (
-                    INSERT INTO simulations (round_id, worker_id, theta_shape, task_id, theta, x, x_shape, valid, reason)
-                    SELECT $1, $2, $3, u.task_id, u.theta, u.x, u.x_shape, u.valid, u.reason
-                    FROM unnest($4::text[], $5::bytea[], $6::bytea[], $7::text[], $8::boolean[], $9::text[])
-                        AS u (task_id, theta, x, x_shape, valid, reason)
+                    INSERT INTO simulations (round_id, worker_id, theta_shape, task_id, theta, x, x_shape, valid, reason, purpose)
+                    SELECT $1, $2, $3, u.task_id, u.theta, u.x, u.x_shape, u.valid, u.reason, u.purpose
+                    FROM unnest($4::text[], $5::bytea[], $6::bytea[], $7::text[], $8::boolean[], $9::text[], $10::text[])
+                        AS u (task_id, theta, x, x_shape, valid, reason, purpose)
                     ON CONFLICT (task_id) DO NOTHING RETURNING valid)
                 SELECT count(*), count(*) FILTER (WHERE NOT valid) FROM stored
                 """, shared + [
                     .postgresArray(.text(records.map(\.taskId))), .postgresArray(.bytea(records.map(\.theta))),
                     .postgresArray(.bytea(records.map(\.x))), .postgresArray(.text(records.map(\.xShape))),
                     .postgresArray(.bool(records.map(\.valid))), .postgresArray(.text(records.map(\.reason))),
+                    .postgresArray(.text(records.map(\.purpose))),
                 ])[0]
             return (try row.int(0), try row.int(1))
         }
-        var sql = "INSERT INTO simulations (round_id, worker_id, theta_shape, task_id, theta, x, x_shape, valid, reason) VALUES "
+        var sql = "INSERT INTO simulations (round_id, worker_id, theta_shape, task_id, theta, x, x_shape, valid, reason, purpose) VALUES "
         var binds = shared
-        binds.reserveCapacity(shared.count + 6 * records.count)
+        binds.reserveCapacity(shared.count + 7 * records.count)
         for (k, record) in records.enumerated() {
-            let p = shared.count + 6 * k
+            let p = shared.count + 7 * k
             if k > 0 { sql += ", " }
-            sql += "($1, $2, $3, $\(p + 1), $\(p + 2), $\(p + 3), $\(p + 4), $\(p + 5), $\(p + 6))"
+            sql += "($1, $2, $3, $\(p + 1), $\(p + 2), $\(p + 3), $\(p + 4), $\(p + 5), $\(p + 6), $\(p + 7))"
             binds += [.text(record.taskId), .blob(record.theta), .blob(record.x), .text(record.xShape),
-                      .bool(record.valid), .optionalText(record.reason)]
+                      .bool(record.valid), .optionalText(record.reason), .text(record.purpose)]
         }
         sql += " ON CONFLICT (task_id) DO NOTHING RETURNING valid"
         let stored = try c.query(sql, binds)
@@ -146,6 +157,7 @@ extension Registry {
         var xShape: String
         var valid: Bool
         var reason: String?
+        var purpose: String
     }
 
     private static func encode(_ batch: [SimulationRecord], experiment: String, thetaDim: Int, xCount: Int,
@@ -195,11 +207,13 @@ extension Registry {
                 }
             }
             return EncodedRecord(taskId: task, theta: FloatArrayCoding.encode(record.theta), x: FloatArrayCoding.encode(record.x),
-                                 xShape: record.x.isEmpty ? "0" : xShapeText, valid: valid, reason: reason)
+                                 xShape: record.x.isEmpty ? "0" : xShapeText, valid: valid, reason: reason,
+                                 purpose: record.purpose.rawValue)
         }
     }
 
-    /// The valid pairs of rounds `rounds` of `experiment`, in round then arrival order.
+    /// The valid training pairs of rounds `rounds` of `experiment`, in round then arrival
+    /// order (a round's test set is never included).
     ///
     /// Each round is read through the simulations index `(round_id, id)` in pages, so
     /// other rounds' and other experiments' rows are never touched and the database
@@ -209,7 +223,16 @@ extension Registry {
         try trainingData(experiment: experiment, rounds: rounds, pageSize: 50_000)
     }
 
+    /// The valid pairs of round `round`'s held-out test set, in arrival order.
+    public func testData(experiment: String, round: Int) throws -> TrainingData {
+        try trainingData(experiment: experiment, rounds: round...round, purpose: .test, pageSize: 50_000)
+    }
+
     func trainingData(experiment: String, rounds: ClosedRange<Int>, pageSize: Int) throws -> TrainingData {
+        try trainingData(experiment: experiment, rounds: rounds, purpose: .training, pageSize: pageSize)
+    }
+
+    func trainingData(experiment: String, rounds: ClosedRange<Int>, purpose: SimulationPurpose, pageSize: Int) throws -> TrainingData {
         try read("reading the training data of \(experiment) rounds \(rounds.lowerBound)…\(rounds.upperBound)") { c in
             let exp = try self.experiment(named: experiment, c)
             let roundIds = try c.query("""
@@ -224,8 +247,9 @@ extension Registry {
                 while pageRows == pageSize {
                     pageRows = 0
                     try c.forEachRawRow("""
-                        SELECT id, theta, x FROM simulations WHERE round_id = $1 AND valid AND id > $2 ORDER BY id LIMIT $3
-                        """, [.integer(round), .integer(after), .int(pageSize)]) { row in
+                        SELECT id, theta, x FROM simulations WHERE round_id = $1 AND valid AND purpose = $4 AND id > $2
+                        ORDER BY id LIMIT $3
+                        """, [.integer(round), .integer(after), .int(pageSize), .text(purpose.rawValue)]) { row in
                         let t = row.bytes(1), v = row.bytes(2)
                         guard t.count == thetaBytes, v.count == xBytes else {
                             throw RegistryError(.schema, "experiment \(experiment): simulation \(row.int64(0)) has θ or x of the wrong size; the registry was written by something other than ili")
@@ -239,6 +263,26 @@ extension Registry {
                 }
             }
             return TrainingData(rounds: rounds, thetaDimension: exp.thetaDimension, xShape: exp.xShape, count: count, theta: theta, x: x)
+        }
+    }
+}
+
+extension Registry {
+    /// The task ids already stored for round `roundId` (valid or not, any purpose): what a
+    /// restarted run must not simulate again.
+    public func storedTaskIds(round roundId: Int64) throws -> Set<String> {
+        try read("listing the stored simulations of round \(roundId)") { c in
+            _ = try round(id: roundId, c)
+            return Set(try c.query("SELECT task_id FROM simulations WHERE round_id = $1", [.integer(roundId)]).map { try $0.text(0) })
+        }
+    }
+
+    /// Why the most recent invalid simulations of round `roundId` failed, newest first.
+    public func failureReasons(round roundId: Int64, limit: Int = 5) throws -> [(taskId: String, reason: String)] {
+        try read("reading the failed simulations of round \(roundId)") { c in
+            try c.query("""
+                SELECT task_id, coalesce(reason, '') FROM simulations WHERE round_id = $1 AND NOT valid ORDER BY id DESC LIMIT $2
+                """, [.integer(roundId), .int(limit)]).map { (try $0.text(0), try $0.text(1)) }
         }
     }
 }

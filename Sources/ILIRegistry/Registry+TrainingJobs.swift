@@ -42,7 +42,9 @@ extension Registry {
     /// `staleAfter` seconds (its worker is presumed dead), for `worker`; nil when none is
     /// free. Two workers never get the same job: PostgreSQL skips rows another claimer has
     /// locked (FOR UPDATE SKIP LOCKED), SQLite runs claims one at a time (BEGIN IMMEDIATE).
-    public func claimTrainingJob(worker: String, staleAfter: TimeInterval = 120) throws -> TrainingJob? {
+    /// With `round`, only that round's jobs are considered (a coordinator training its own
+    /// round in-process).
+    public func claimTrainingJob(worker: String, round: Int64? = nil, staleAfter: TimeInterval = 120) throws -> TrainingJob? {
         guard !worker.isEmpty else { throw RegistryError(.invalidInput, "claiming a training job: the worker id is empty") }
         return try write("claiming a training job for \(worker)") { c in
             let d = c.dialect
@@ -50,10 +52,11 @@ extension Registry {
                 UPDATE training_jobs SET status = 'running', claimed_by = $1, heartbeat_at = \(d.now), attempts = attempts + 1
                 WHERE id = (
                     SELECT id FROM training_jobs
-                    WHERE status = 'queued' OR (status = 'running' AND heartbeat_at < \(d.secondsAgo("$2")))
+                    WHERE (status = 'queued' OR (status = 'running' AND heartbeat_at < \(d.secondsAgo("$2"))))
+                        AND ($3 < 0 OR round_id = $3)
                     ORDER BY id LIMIT 1\(d.forUpdateSkipLocked))
                 RETURNING id
-                """, [.text(worker), .real(staleAfter)])
+                """, [.text(worker), .real(staleAfter), .integer(round ?? -1)])
             guard let row = rows.first else { return nil }
             return try job(id: try row.int64(0), c)
         }
@@ -104,7 +107,7 @@ extension Registry {
         }
     }
 
-    private func notHeld(_ id: Int64, _ worker: String, _ c: SQLConnection) throws -> RegistryError {
+    func notHeld(_ id: Int64, _ worker: String, _ c: SQLConnection) throws -> RegistryError {
         let current = try job(id: id, c)
         if current.status == .running {
             return RegistryError(.jobNotHeld, "training job \(id) is now held by \(current.claimedBy ?? "?"), not \(worker) (its heartbeat went stale and it was reclaimed): stop working on it")
@@ -136,5 +139,38 @@ extension Registry {
                            claimedBy: try row.optionalText(5), heartbeatAt: try row.optionalDouble(6).map(Date.init(epochSeconds:)),
                            attempts: try row.int(7), modelVersion: try row.optionalInt64(8), failure: try row.optionalText(9),
                            createdAt: Date(epochSeconds: try row.double(10)))
+    }
+}
+
+extension Registry {
+    /// Returns round `round`'s running jobs held by any worker other than `worker` to the
+    /// queue. For a coordinator that holds its experiment alone (an embedded `ili run`
+    /// resuming after a crash): the jobs its dead predecessor held would otherwise wait for
+    /// their heartbeats to go stale.
+    @discardableResult
+    public func releaseTrainingJobs(round: Int64, heldByOtherThan worker: String) throws -> Int {
+        try write("releasing the training jobs of round \(round)") { c in
+            try c.run("""
+                UPDATE training_jobs SET status = 'queued', claimed_by = NULL, heartbeat_at = NULL
+                WHERE round_id = $1 AND status = 'running' AND claimed_by <> $2
+                """, [.integer(round), .text(worker)])
+        }
+    }
+
+    /// Registers the model version `spec` that job `id` produced and marks the job done with
+    /// it, in one transaction: a worker that dies in between leaves neither, so the retried
+    /// job does not leave an orphan model version behind.
+    @discardableResult
+    public func finishTrainingJob(id: Int64, worker: String, registering spec: ModelVersionSpec) throws -> (TrainingJob, ModelVersion) {
+        let prepared = try ModelVersionSpec.Prepared(spec)
+        return try write("finishing training job \(id) with a model version") { c in
+            let version = try insertModelVersion(prepared, c)
+            let changed = try c.run("""
+                UPDATE training_jobs SET status = 'done', model_version_id = $3, failure = NULL, heartbeat_at = \(c.dialect.now)
+                WHERE id = $1 AND claimed_by = $2 AND status = 'running'
+                """, [.integer(id), .text(worker), .integer(version.id)])
+            if changed == 0 { throw try notHeld(id, worker, c) }
+            return (try job(id: id, c), version)
+        }
     }
 }

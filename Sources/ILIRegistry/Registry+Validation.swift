@@ -33,21 +33,32 @@ public struct ValidationResult: Sendable, Equatable {
 
 extension Registry {
     public func recordValidation(posterior: Int64, _ spec: ValidationSpec) throws -> ValidationResult {
-        let metric = spec.metric.trimmingCharacters(in: .whitespaces)
-        guard !metric.isEmpty else { throw RegistryError(.invalidInput, "posterior \(posterior): a validation result needs a metric name") }
-        if let value = spec.value, !value.isFinite {
-            throw RegistryError(.invalidInput, "posterior \(posterior), metric \(metric): value \(value) is not finite; store nil and explain in details")
+        try recordValidations(posterior: posterior, [spec])[0]
+    }
+
+    /// Records several results of one posterior in one transaction (a validation run's
+    /// checks and its verdict), so that a crash leaves all of them or none.
+    public func recordValidations(posterior: Int64, _ specs: [ValidationSpec]) throws -> [ValidationResult] {
+        let prepared = try specs.map { spec -> (String, ValidationSpec, String, String) in
+            let metric = spec.metric.trimmingCharacters(in: .whitespaces)
+            guard !metric.isEmpty else { throw RegistryError(.invalidInput, "posterior \(posterior): a validation result needs a metric name") }
+            if let value = spec.value, !value.isFinite {
+                throw RegistryError(.invalidInput, "posterior \(posterior), metric \(metric): value \(value) is not finite; store nil and explain in details")
+            }
+            let details = try JSONText.validated(spec.details, "posterior \(posterior), metric \(metric): details")
+            let plots = String(decoding: try JSONSerialization.data(withJSONObject: spec.plotFiles), as: UTF8.self)
+            return (metric, spec, details, plots)
         }
-        let details = try JSONText.validated(spec.details, "posterior \(posterior), metric \(metric): details")
-        let plots = String(decoding: try JSONSerialization.data(withJSONObject: spec.plotFiles), as: UTF8.self)
-        return try write("recording \(metric) for posterior \(posterior)") { c in
+        return try write("recording \(specs.count) validation results for posterior \(posterior)") { c in
             _ = try self.posterior(id: posterior, c)
-            let id = try c.query("""
-                INSERT INTO validation_results (posterior_id, metric, value, passed, details, plot_files)
-                VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
-                """, [.integer(posterior), .text(metric), spec.value.map(SQLValue.real) ?? .null, .bool(spec.passed),
-                      .text(details), .text(plots)])[0].int64(0)
-            return try validationResult(id: id, c)
+            return try prepared.map { metric, spec, details, plots in
+                let id = try c.query("""
+                    INSERT INTO validation_results (posterior_id, metric, value, passed, details, plot_files)
+                    VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
+                    """, [.integer(posterior), .text(metric), spec.value.map(SQLValue.real) ?? .null, .bool(spec.passed),
+                          .text(details), .text(plots)])[0].int64(0)
+                return try validationResult(id: id, c)
+            }
         }
     }
 
@@ -63,7 +74,7 @@ extension Registry {
     /// `verdict`, which must belong to it and have passed. This is the only way the flag
     /// is set, and the schema's foreign key refuses any other.
     @discardableResult
-    public func markCalibrated(posterior: Int64, verdict: Int64) throws -> Posterior {
+    public func markCalibrated(posterior: Int64, verdict: Int64) throws -> RegisteredPosterior {
         try write("marking posterior \(posterior) calibrated") { c in
             _ = try self.posterior(id: posterior, c)
             let result = try validationResult(id: verdict, c)

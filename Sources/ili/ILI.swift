@@ -15,6 +15,7 @@ struct ILI: ParsableCommand {
         version: ILIVersion.current,
         subcommands: [
             Doctor.self,
+            Run.self,
             Train.self,
             Sample.self,
             RegistryCommand.self,

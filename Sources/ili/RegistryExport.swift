@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ILIRegistry
+import ILIRounds
 
 /// `ili registry export POSTERIOR_ID DIR`
 struct RegistryExport: ParsableCommand {
@@ -26,7 +27,7 @@ struct RegistryExport: ParsableCommand {
         let registry = try options.open()
         defer { registry.close() }
         let dir = URL(fileURLWithPath: directory)
-        let files = try registry.exportPosterior(id: id, to: dir)
+        let files = try RegistryArchives.export(registry, id: id, to: dir.path)
         if options.json { return try RegistryOutput.print(json: ["directory": dir.path, "files": files]) }
         print("exported posterior-\(id) to \(dir.path):")
         for file in files { print("  " + file) }

@@ -54,7 +54,7 @@ enum RegistryOutput {
          "trainingSummary": json(m.trainingSummary), "createdAt": time(m.createdAt)]
     }
 
-    static func object(_ p: Posterior, roundIndex: Int) -> [String: Any] {
+    static func object(_ p: RegisteredPosterior, roundIndex: Int) -> [String: Any] {
         ["id": RecordName(.posterior, p.id).text, "round": roundIndex, "method": p.method, "calibrated": p.calibrated,
          "calibratedBy": p.calibratedBy.map { "validation-\($0)" } ?? NSNull(), "createdAt": time(p.createdAt),
          "members": p.members.map { ["index": $0.index, "model": RecordName(.model, $0.modelVersion).text, "weight": $0.weight] }]
@@ -72,7 +72,7 @@ enum RegistryOutput {
          "failure": j.failure ?? NSNull(), "createdAt": time(j.createdAt)]
     }
 
-    static func posteriorText(_ p: Posterior, roundIndex: Int, experiment: String, validations: [ValidationResult]) -> String {
+    static func posteriorText(_ p: RegisteredPosterior, roundIndex: Int, experiment: String, validations: [ValidationResult]) -> String {
         var out = fields([
             ("posterior", RecordName(.posterior, p.id).text), ("experiment", experiment), ("round", String(roundIndex)),
             ("method", p.method), ("calibrated", p.calibrated ? "yes (by validation-\(p.calibratedBy ?? 0))" : "no"),

@@ -91,7 +91,7 @@ struct RegistryShow: ParsableCommand {
 }
 
 /// Prints a posterior with its members and validation results (show and latest).
-func printPosterior(_ posterior: Posterior, _ registry: Registry, json: Bool) throws {
+func printPosterior(_ posterior: RegisteredPosterior, _ registry: Registry, json: Bool) throws {
     let round = try registry.round(id: posterior.round)
     let validations = try registry.validationResults(posterior: posterior.id)
     if json {

@@ -13,6 +13,11 @@ struct Train: ParsableCommand {
             the configuration's `out` (relative to the configuration file). Rows with NaN or \
             infinite values are dropped and counted. Every key is documented in schemas/config.md.
 
+            Before training, the data are checked: θ rows outside the prior's support are \
+            counted (and refused when they are most rows), a small dataset is warned about, and \
+            `out` must be writable and new or empty; --overwrite replaces a posterior already \
+            there (with its validation results and plots).
+
             Example configuration:
 
               prior:
@@ -31,10 +36,26 @@ struct Train: ParsableCommand {
 
     @Argument(help: "The run configuration (YAML).") var config: String
     @Flag(name: .shortAndLong, help: "No progress lines, only the final summary.") var quiet = false
+    @Flag(help: "Replace a posterior already in `out` (and its validation results and plots).") var overwrite = false
 
     func run() throws {
-        let run = try RunConfiguration.load(path: config)
-        let summary = try RunTrainer.train(run, progress: TrainingProgress(quiet: quiet))
-        print(summary)
+        let run = try TrainConfiguration.load(path: config)
+        let display = TerminalDisplay(quiet: quiet)
+        let (data, warnings) = try FileTrainer.prepare(run, replacing: overwrite)
+        for warning in warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        let outcome = try FileTrainer.train(run, data: data, replacing: overwrite,
+                                            observer: TrainingDisplay(display: display, method: run.method))
+        display.finish()
+        let method = run.method == .nre ? "NRE-\(run.inference.ratio.variant.rawValue.uppercased())" : run.method.displayName
+        print("trained \(outcome.members.count) \(method) member(s) on \(outcome.simulations) simulations"
+              + (outcome.droppedRows > 0 ? " (\(outcome.droppedRows) dropped: NaN or infinite)" : ""))
+        let (scoreName, sign) = run.method == .nre ? ("loss", -1.0) : ("log-prob", 1.0)
+        for (k, member) in outcome.members.enumerated() {
+            let s = member.summary
+            print(String(format: "  member %d (%@): %d epochs%@, best validation %@ %.4f, weight %.3f, %.1f s",
+                         k, member.job.estimator.kindName, s.epochs, s.stoppedBecause == "max-epochs" ? " (max_epochs)" : "",
+                         scoreName, sign * s.bestValidationScore, outcome.weights[k], s.seconds))
+        }
+        print("posterior written to \(outcome.directory)")
     }
 }

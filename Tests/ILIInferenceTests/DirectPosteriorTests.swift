@@ -93,8 +93,7 @@ final class DirectPosteriorTests: XCTestCase {
         settings.batchSize = 100
         settings.learningRate = 2e-3
         let config = DensityEstimatorConfiguration(kind: .mdn, featureCount: 1, contextCount: 1)
-        let result = try NeuralPosteriorEstimation.train(configurations: [config], data: data, settings: settings, seed: 1,
-                                                         progress: TrainingProgress(quiet: true))
+        let result = try NeuralPosteriorEstimation.train(configurations: [config], data: data, settings: settings, seed: 1)
         let posterior = DirectPosterior(prior: try uniformPrior([-2], [2]), ensemble: result.ensemble)
         let mode = try posterior.map(observation: [0.4], rng: &rng)
         XCTAssertEqual(mode[0], 0.4, accuracy: 0.05)

@@ -6,14 +6,13 @@ import XCTest
 
 /// NLE and NRE posteriors, sampled by MCMC, against exactly known posteriors.
 final class LikelihoodRatioAccuracyTests: XCTestCase {
-    func quiet() -> TrainingProgress { TrainingProgress(quiet: true) }
 
     func nlePosterior(_ task: any ReferenceTask, count: Int, seed: UInt64) throws -> MCMCPosterior {
         var rng = RandomSource(seed: seed)
         let (theta, x) = task.simulations(count, rng: &rng)
         let result = try NeuralLikelihoodEstimation.train(
             configurations: [.maf(features: task.xDimension, context: task.thetaDimension)],
-            data: try SimulationDataset(theta: theta, x: x), settings: TrainingSettings(), seed: seed, progress: quiet())
+            data: try SimulationDataset(theta: theta, x: x), settings: TrainingSettings(), seed: seed)
         return MCMCPosterior(prior: task.prior, model: .likelihood(result.ensemble))
     }
 
@@ -23,7 +22,7 @@ final class LikelihoodRatioAccuracyTests: XCTestCase {
         let result = try NeuralRatioEstimation.train(
             configurations: [ClassifierConfiguration(parameterCount: task.thetaDimension, dataCount: task.xDimension)],
             data: try SimulationDataset(theta: theta, x: x), ratio: .init(variant: variant), settings: TrainingSettings(),
-            seed: seed, progress: quiet())
+            seed: seed)
         return MCMCPosterior(prior: task.prior, model: .ratio(result.ensemble))
     }
 

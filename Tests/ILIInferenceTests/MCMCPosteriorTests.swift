@@ -83,14 +83,13 @@ final class MCMCPosteriorTests: XCTestCase {
             let original: MCMCPosterior
             if method == "nle" {
                 let result = try NeuralLikelihoodEstimation.train(configurations: [.maf(features: 3, context: 2), .mdn(features: 3, context: 2)],
-                                                                  data: data, settings: training, seed: 2, progress: TrainingProgress(quiet: true))
+                                                                  data: data, settings: training, seed: 2)
                 try PosteriorArchive.write(nle: result, sampler: sampler, prior: spec, experiment: "t", to: directory)
                 original = MCMCPosterior(prior: try spec.makePrior(), model: .likelihood(result.ensemble), sampler: sampler)
             } else {
                 let result = try NeuralRatioEstimation.train(configurations: [ClassifierConfiguration(parameterCount: 2, dataCount: 3),
                                                                               ClassifierConfiguration(architecture: .mlp, parameterCount: 2, dataCount: 3)],
-                                                             data: data, ratio: .init(variant: .c), settings: training, seed: 2,
-                                                             progress: TrainingProgress(quiet: true))
+                                                             data: data, ratio: .init(variant: .c), settings: training, seed: 2)
                 try PosteriorArchive.write(nre: result, sampler: sampler, prior: spec, experiment: "t", to: directory)
                 original = MCMCPosterior(prior: try spec.makePrior(), model: .ratio(result.ensemble), sampler: sampler)
                 let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/posterior.json"))) as! [String: Any]
@@ -113,8 +112,7 @@ final class MCMCPosteriorTests: XCTestCase {
         let data = try SimulationDataset(theta: theta, x: theta)
         let configuration = ClassifierConfiguration(parameterCount: 1, dataCount: 1)
         XCTAssertThrowsError(try NeuralRatioEstimation.train(configurations: [configuration, configuration], data: data,
-                                                             ratio: .init(variant: .b), settings: TrainingSettings(), seed: 1,
-                                                             progress: TrainingProgress(quiet: true))) { error in
+                                                             ratio: .init(variant: .b), settings: TrainingSettings(), seed: 1)) { error in
             XCTAssertTrue("\(error)".contains("variant a, c or bnre"), "\(error)")
         }
     }

@@ -9,7 +9,7 @@ final class NPEAccuracyTests: XCTestCase {
         var rng = RandomSource(seed: seed)
         let (theta, x) = task.simulations(count, rng: &rng)
         let result = try NeuralPosteriorEstimation.train(configurations: [configuration], data: try SimulationDataset(theta: theta, x: x),
-                                                         settings: TrainingSettings(), seed: seed, progress: TrainingProgress(quiet: true))
+                                                         settings: TrainingSettings(), seed: seed)
         return DirectPosterior(prior: task.prior, ensemble: result.ensemble)
     }
 

@@ -20,7 +20,7 @@ final class PosteriorArchiveTests: XCTestCase {
         settings.maxEpochs = 3
         let configs = [DensityEstimatorConfiguration.maf(features: 2, context: 3), .nsf(features: 2, context: 3), .mdn(features: 2, context: 3)]
         let result = try NeuralPosteriorEstimation.train(configurations: configs, data: try SimulationDataset(theta: theta, x: x),
-                                                         settings: settings, seed: 2, progress: TrainingProgress(quiet: true))
+                                                         settings: settings, seed: 2)
         let spec = PriorSpecification.uniform(low: [-1, -1], high: [1, 1])
         try PosteriorArchive.write(npe: result, prior: spec, experiment: "archive-test", to: directory)
         let original = DirectPosterior(prior: try spec.makePrior(), ensemble: result.ensemble)
@@ -47,7 +47,7 @@ final class PosteriorArchiveTests: XCTestCase {
         settings.maxEpochs = 1
         let result = try NeuralPosteriorEstimation.train(configurations: [.maf(features: 1, context: 1)],
                                                          data: try SimulationDataset(theta: theta, x: theta), settings: settings,
-                                                         seed: 1, progress: TrainingProgress(quiet: true))
+                                                         seed: 1)
         try PosteriorArchive.write(npe: result, prior: .uniform(low: [0], high: [1]), experiment: "t", to: directory)
         let weights = directory + "/members/0.safetensors"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: weights))

@@ -123,8 +123,7 @@ final class RatioEstimationTests: XCTestCase {
         let xs = Matrix<Float>(rows: probe.rows, cols: 2) { _, j in Float(observation[j]) }
         for variant in RatioEstimationSettings.Variant.allCases {
             let result = try NeuralRatioEstimation.train(configurations: [ClassifierConfiguration(parameterCount: 2, dataCount: 2)],
-                                                         data: data, ratio: .init(variant: variant), settings: settings, seed: 5,
-                                                         progress: TrainingProgress(quiet: true))
+                                                         data: data, ratio: .init(variant: variant), settings: settings, seed: 5)
             let logits = result.ensemble.logRatio(theta: probe.converted(to: Float.self), x: xs)
             let (rms, correlation) = centredAgreement(logits, truth)
             let level = (zip(logits, truth).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / Double(truth.count)).squareRoot()

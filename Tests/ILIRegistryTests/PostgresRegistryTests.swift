@@ -25,6 +25,5 @@ final class PostgresRegistryTests: XCTestCase {
     func testTwoTrainersNeverClaimTheSameJob() throws { try contract.twoTrainersNeverClaimTheSameJob() }
     func testAStaleJobIsReclaimedAndItsFormerHolderIsTold() throws { try contract.aStaleJobIsReclaimedAndItsFormerHolderIsTold() }
     func testWorkersAreRegisteredAndHeartbeat() throws { try contract.workersAreRegisteredAndHeartbeat() }
-    func testExportWritesThePosteriorDirectory() throws { try contract.exportWritesThePosteriorDirectory() }
     func testAsyncCallersRunOffTheCooperativePool() async throws { try await contract.asyncCallersRunOffTheCooperativePool() }
 }

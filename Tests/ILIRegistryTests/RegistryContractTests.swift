@@ -478,45 +478,6 @@ struct RegistryContract {
         }
     }
 
-    func exportWritesThePosteriorDirectory() throws {
-        try withRegistry(backend) { registry, _ in
-            let (_, round) = try seedExperiment(registry)
-            try registry.appendSimulations(round: round.id, records(0..<7), worker: "w")
-            let w0: [UInt8] = Array("weights-zero".utf8), w1: [UInt8] = Array("weights-one".utf8)
-            let m0 = try registry.registerModelVersion(ModelVersionSpec(round: round.id, method: "NPE", estimator: #"{"flow": "nsf"}"#,
-                                                                        member: 0, weights: w0, trainingSummary: #"{"epochs": 3}"#))
-            let m1 = try registry.registerModelVersion(ModelVersionSpec(round: round.id, method: "NPE", estimator: #"{"flow": "maf"}"#,
-                                                                        member: 1, weights: w1))
-            let posterior = try registry.createPosterior(members: [(m0.id, 1), (m1.id, 1)])
-            let verdict = try registry.recordValidation(posterior: posterior.id, ValidationSpec(metric: "verdict", value: 1, passed: true))
-            try registry.markCalibrated(posterior: posterior.id, verdict: verdict.id)
-
-            let parent = FileManager.default.temporaryDirectory.appendingPathComponent("ili-export-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: parent) }
-            let dir = parent.appendingPathComponent("posterior")
-            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-            let files = try registry.exportPosterior(id: posterior.id, to: dir)
-            XCTAssertTrue(files == ["posterior.json", "training.json", "members/0.safetensors", "members/1.safetensors"])
-            XCTAssertTrue(try Data(contentsOf: dir.appendingPathComponent("members/1.safetensors")) == Data(w1))
-            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("posterior.json"))) as? [String: Any])
-            XCTAssertTrue(json["formatVersion"] as? Int == 1 && json["method"] as? String == "NPE" && json["calibrated"] as? Bool == true)
-            XCTAssertTrue(json["thetaDimension"] as? Int == 3 && json["xShape"] as? [Int] == [2, 2])
-            let members = try XCTUnwrap(json["members"] as? [[String: Any]])
-            XCTAssertTrue(members.map { $0["weight"] as? Double } == [0.5, 0.5])
-            XCTAssertTrue(members[0]["sha256"] as? String == SHA256.hex(w0))
-            XCTAssertTrue((members[0]["estimator"] as? [String: String]) == ["flow": "nsf"])
-            XCTAssertTrue((json["prior"] as? [String: Any])?["uniform"] != nil)
-            let training = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("training.json"))) as? [String: Any])
-            let rounds = try XCTUnwrap(training["rounds"] as? [[String: Any]])
-            XCTAssertTrue(rounds.count == 1 && rounds[0]["validSimulations"] as? Int == 7)
-
-            let again = expectRegistryError(.io) { try registry.exportPosterior(id: posterior.id, to: dir) }
-            XCTAssertTrue(again?.message.contains("not empty") == true)
-            expectRegistryError(.unknownPosterior) { try registry.exportPosterior(id: 999, to: parent.appendingPathComponent("x")) }
-            XCTAssertTrue(!FileManager.default.fileExists(atPath: parent.appendingPathComponent("x").path))
-        }
-    }
-
     func asyncCallersRunOffTheCooperativePool() async throws {
         let scratch = try ScratchDatabase(backend)
         defer { scratch.drop() }

@@ -23,6 +23,5 @@ final class SQLiteRegistryTests: XCTestCase {
     func testTwoTrainersNeverClaimTheSameJob() throws { try contract.twoTrainersNeverClaimTheSameJob() }
     func testAStaleJobIsReclaimedAndItsFormerHolderIsTold() throws { try contract.aStaleJobIsReclaimedAndItsFormerHolderIsTold() }
     func testWorkersAreRegisteredAndHeartbeat() throws { try contract.workersAreRegisteredAndHeartbeat() }
-    func testExportWritesThePosteriorDirectory() throws { try contract.exportWritesThePosteriorDirectory() }
     func testAsyncCallersRunOffTheCooperativePool() async throws { try await contract.asyncCallersRunOffTheCooperativePool() }
 }

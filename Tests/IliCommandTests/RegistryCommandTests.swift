@@ -72,18 +72,13 @@ final class RegistryCommandTests: ScratchDirectoryTestCase {
         XCTAssertTrue(unknown.stderr.contains("no experiment named nope"), unknown.stderr)
     }
 
-    func testExportWritesThePosteriorDirectory() throws {
+    func testExportingAModelVersionIliDidNotWriteSaysSo() throws {
+        // The fixture's model version holds the bytes "weights" and estimator {"flow": "maf"}.
         let out = directory.appendingPathComponent("exported")
         let result = try ili(["export", "posterior-\(posteriorId)", out.path])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("members/0.safetensors")), Data("weights".utf8))
-        let posterior = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("posterior.json"))) as? [String: Any])
-        XCTAssertEqual(posterior["format"] as? String, "ili-posterior")
-        XCTAssertEqual(posterior["method"] as? String, "NPE")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("training.json").path))
-        let again = try ili(["export", "\(posteriorId)", out.path])
-        XCTAssertEqual(again.status, 1)
-        XCTAssertTrue(again.stderr.contains("not empty"), again.stderr)
+        XCTAssertEqual(result.status, 1, result.stdout)
+        XCTAssertTrue(result.stderr.contains("model version 1's estimator") && result.stderr.contains("not what ili writes"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
     }
 
     func testAMissingRegistryAndAnUnreachableOneAreExplainedWithoutThePassword() throws {
@@ -104,6 +99,6 @@ final class RegistryCommandTests: ScratchDirectoryTestCase {
         let result = try ili(["init", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        XCTAssertEqual(object["schemaVersion"] as? Int, 1)
+        XCTAssertEqual(object["schemaVersion"] as? Int, 2)
     }
 }

@@ -14,11 +14,14 @@ public struct ConfigNode {
     public let node: Node
     public let source: String
     public let keyPath: String
+    /// The whole document this node was read from, as written (recorded verbatim with results).
+    public let text: String
 
-    public init(node: Node, source: String, keyPath: String = "") {
+    public init(node: Node, source: String, keyPath: String = "", text: String = "") {
         self.node = node
         self.source = source
         self.keyPath = keyPath
+        self.text = text
     }
 
     public static func parse(yaml: String, source: String) throws -> ConfigNode {
@@ -26,7 +29,7 @@ public struct ConfigNode {
             guard let node = try Yams.compose(yaml: yaml) else {
                 throw ConfigError(.syntax, source: source, keyPath: "", "the file is empty")
             }
-            return ConfigNode(node: node, source: source)
+            return ConfigNode(node: node, source: source, text: yaml)
         } catch let error as ConfigError {
             throw error
         } catch {
@@ -55,7 +58,7 @@ public struct ConfigNode {
     }
 
     func child(_ key: String, _ node: Node) -> ConfigNode {
-        ConfigNode(node: node, source: source, keyPath: keyPath.isEmpty ? key : "\(keyPath).\(key)")
+        ConfigNode(node: node, source: source, keyPath: keyPath.isEmpty ? key : "\(keyPath).\(key)", text: text)
     }
 
     // MARK: Mappings
@@ -87,7 +90,7 @@ public struct ConfigNode {
             throw error(.wrongType, "expected a list, got \(kindDescription)")
         }
         return s.enumerated().map { i, n in
-            ConfigNode(node: n, source: source, keyPath: "\(keyPath)[\(i)]")
+            ConfigNode(node: n, source: source, keyPath: "\(keyPath)[\(i)]", text: text)
         }
     }
 

@@ -15,7 +15,7 @@ public enum ClassifierOptions {
     ]
 
     /// The configuration of the classifier of (θ, x) pairs an entry describes.
-    public static func configuration(for entry: RunConfiguration.EstimatorEntry, parameterCount: Int,
+    public static func configuration(for entry: InferenceSpecification.EstimatorEntry, parameterCount: Int,
                                      dataCount: Int) throws -> ClassifierConfiguration {
         let m = entry.options
         for (key, node) in m.entries where !keys.contains(key) {

@@ -21,7 +21,7 @@ public enum DensityEstimatorOptions {
     ///   - featureCount: the modelled variable's width (θ for NPE, x for NLE).
     ///   - contextCount: the conditioning variable's width.
     ///   - contextName: what the context is called in the file's keys (`x` or `theta`), for z-scoring.
-    public static func configuration(for entry: RunConfiguration.EstimatorEntry, featureCount: Int, contextCount: Int,
+    public static func configuration(for entry: InferenceSpecification.EstimatorEntry, featureCount: Int, contextCount: Int,
                                      featureName: String, contextName: String) throws -> DensityEstimatorConfiguration {
         let m = entry.options
         // The z-scoring and structure keys are named after the variables' roles; NLE (whose

@@ -14,8 +14,10 @@ public enum NeuralLikelihoodEstimation {
     /// in parallel when the settings allow, and weights them by validation log-probability.
     public static func train(configurations: [DensityEstimatorConfiguration], data: SimulationDataset,
                              settings: TrainingSettings, seed: UInt64,
-                             progress: TrainingProgress = .automatic) throws -> DensityEnsembleResult {
-        try DensityEnsembleTraining.train(configurations: configurations, features: data.x, context: data.theta,
-                                          droppedRows: data.droppedRows, settings: settings, seed: seed, progress: progress)
+                             observer: (any TrainingObserver)? = nil) throws -> DensityEnsembleResult {
+        let jobs = EnsembleTraining.jobs(method: .nle, estimators: configurations.map(MemberEstimator.density),
+                                         training: settings, seed: seed)
+        let trained = try EnsembleTraining.train(jobs, data: data, observer: observer)
+        return DensityEnsembleResult(members: trained.members, weights: trained.weights, droppedRows: data.droppedRows)
     }
 }

@@ -1,58 +1,41 @@
 import Foundation
 import ILITensor
 
-/// The part of training an ensemble that every method shares: one seeded split for all
-/// members, a seed per member, members in parallel threads when the settings allow, a
-/// progress note per member, and weights from the members' best validation scores.
-///
-/// The split and the members' seeds come from the seed alone, so NPE, NLE and NRE on the
-/// same data and seed hold out the same simulations.
-struct EnsembleTraining {
-    /// One network ready to train: its parameters, its label in progress lines, and the
-    /// mean per-row score (higher is better) of a batch of row indices.
-    struct Member<Model> {
-        var model: Model
-        var parameters: [Parameter<Float>]
-        var label: String
-        var score: (Tape<Float>, [Int]) -> Variable<Float>
-    }
-
-    let training: [Int]
-    let validation: [Int]
-    private let memberSeeds: [UInt64]
-    let settings: TrainingSettings
-
-    init(rows: Int, members: Int, settings: TrainingSettings, seed: UInt64) {
-        var rng = RandomSource(seed: seed)
-        (training, validation) = SimulationDataset.split(count: rows, validationFraction: settings.validationFraction, rng: &rng)
-        memberSeeds = (0..<members).map { _ in rng.next() }
-        self.settings = settings
-    }
-
-    /// Builds member k with `make` (from its own random source, after the split) and trains
-    /// it; returns the models, their summaries and their softmax weights. `scoreNote` says
-    /// what a best validation score means, for the closing note of each member.
-    func train<Model>(progress: TrainingProgress, scoreNote: @escaping @Sendable (Double) -> String,
-                      make: @escaping @Sendable (Int, inout RandomSource) throws -> Member<Model>)
-        throws -> (models: [Model], summaries: [TrainingSummary], weights: [Double]) {
-        let (training, validation, settings, memberSeeds) = (training, validation, settings, memberSeeds)
-        @Sendable func trainMember(_ k: Int) throws -> (Model, TrainingSummary) {
-            var rng = RandomSource(seed: memberSeeds[k])
-            let member = try make(k, &rng)
-            let summary = Trainer(settings: settings).train(
-                parameters: member.parameters, training: training, validation: validation, rng: &rng,
-                score: member.score, progress: { progress.report(member.label, $0) })
-            progress.note("[\(member.label)] done: \(summary.epochs) epochs, best validation \(scoreNote(summary.bestValidationScore)) at epoch \(summary.bestEpoch), \(String(format: "%.1f", summary.seconds)) s")
-            return (member.model, summary)
-        }
-        // At most `RowParallelism.width` members train at once and share those threads; one
-        // member alone splits its rows over all of them.
-        let sideBySide = settings.parallelMembers ? min(memberSeeds.count, RowParallelism.width) : 1
+/// Trains the members of one ensemble side by side: at most `RowParallelism.width`
+/// members at once, sharing those threads (one member alone splits its rows over all of
+/// them), and weights them by the softmax of their best validation scores.
+public enum EnsembleTraining {
+    /// Runs `jobs` (members of one ensemble, all of them or the ones left to train) on `data`.
+    /// `completed` receives each member as soon as it is trained, on its training thread
+    /// (to register it while the others go on); an error it throws stops the run. The
+    /// weights are the softmax of the given members' scores.
+    public static func train(_ jobs: [EnsembleMemberJob], data: SimulationDataset,
+                             observer: (any TrainingObserver)? = nil,
+                             completed: (@Sendable (TrainedMember) throws -> Void)? = nil) throws -> (members: [TrainedMember], weights: [Double]) {
+        precondition(!jobs.isEmpty, "an ensemble needs at least one member")
+        for job in jobs { try job.validate(thetaDimension: data.theta.cols, xDimension: data.x.cols) }
+        let first = jobs[0]
+        let split = EnsembleSplit(rows: data.count, members: first.memberCount,
+                                  validationFraction: first.training.validationFraction, seed: first.seed)
+        observer?.trainingStarted(members: jobs.map(\.label), trainingCount: split.training.count,
+                                  validationCount: split.validation.count, droppedRows: data.droppedRows)
+        let sideBySide = first.training.parallelMembers ? min(jobs.count, RowParallelism.width) : 1
         let threadsPerMember = max(1, RowParallelism.width / sideBySide)
-        let trained = try runJobs(memberSeeds.count, threads: sideBySide) { k -> (Model, TrainingSummary) in
-            try RowParallelism.withWidth(threadsPerMember) { try trainMember(k) }
+        let members = try runJobs(jobs.count, threads: sideBySide) { k -> TrainedMember in
+            let member = try RowParallelism.withWidth(threadsPerMember) { try jobs[k].train(on: data, observer: observer) }
+            try completed?(member)
+            return member
         }
-        let summaries = trained.map(\.1)
-        return (trained.map(\.0), summaries, DensityEnsemble.weights(fromValidationScores: summaries.map(\.bestValidationScore)))
+        return (members, DensityEnsemble.weights(fromValidationScores: members.map(\.summary.bestValidationScore)))
+    }
+
+    /// One job per configuration: members 0..<n of an ensemble of `method` with `seed`.
+    public static func jobs(method: InferenceMethod, estimators: [MemberEstimator], ratio: RatioEstimationSettings = RatioEstimationSettings(),
+                            posteriorLoss: PosteriorLoss = .maximumLikelihood, training: TrainingSettings,
+                            seed: UInt64) -> [EnsembleMemberJob] {
+        estimators.enumerated().map { k, estimator in
+            EnsembleMemberJob(method: method, estimator: estimator, ratio: ratio, posteriorLoss: posteriorLoss,
+                              training: training, seed: seed, member: k, memberCount: estimators.count)
+        }
     }
 }

@@ -42,8 +42,8 @@ public struct Trainer {
         training: [Int], validation: [Int],
         rng: inout RandomSource,
         score: (Tape<Float>, [Int]) -> Variable<Float>,
-        progress: (EpochReport) -> Void = { _ in }
-    ) -> TrainingSummary {
+        progress: (EpochReport) throws -> Void = { _ in }
+    ) rethrows -> TrainingSummary {
         precondition(!training.isEmpty, "training needs at least one row")
         let start = DispatchTime.now().uptimeNanoseconds
         var adam = Adam(parameters: parameters, learningRate: Float(settings.learningRate))
@@ -88,7 +88,7 @@ public struct Trainer {
             } else {
                 sinceBest += 1
             }
-            progress(EpochReport(epoch: epoch, trainingScore: trainingScore, validationScore: validationScore,
+            try progress(EpochReport(epoch: epoch, trainingScore: trainingScore, validationScore: validationScore,
                                  bestValidationScore: best, epochsSinceBest: sinceBest,
                                  elapsedSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
             if sinceBest >= settings.stopAfterEpochs { break }

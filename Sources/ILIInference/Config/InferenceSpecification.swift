@@ -1,0 +1,187 @@
+import Foundation
+import ILINets
+
+/// The `inference` key of a configuration: the method, the ensemble's estimators, NRE's
+/// loss and the MCMC sampler. Shared by `ili train` and `ili run` configurations.
+///
+/// ```yaml
+/// inference:
+///   method: npe
+///   estimators:
+///     - {model: maf, hidden_features: 50, num_transforms: 5}
+///     - {model: nsf, num_bins: 10, repeats: 2}
+/// ```
+public struct InferenceSpecification {
+    public var method: InferenceMethod
+    public var estimators: [EstimatorEntry]
+    /// NRE's loss and its constants (`variant` and friends); unused by NPE and NLE.
+    public var ratio: RatioEstimationSettings
+    /// How NLE and NRE posteriors are sampled (`sampler`).
+    public var sampler: SamplerSettings
+    /// Where the specification was read, for errors found later (e.g. once x's width is known).
+    public var node: ConfigNode
+
+    /// One estimator of the ensemble, as written; `repeats` copies train with different seeds.
+    public struct EstimatorEntry {
+        public var model: String
+        public var repeats: Int
+        /// The entry's remaining keys, read by the method that builds the estimator.
+        public var options: ConfigMapping
+        public var keyPath: String
+    }
+
+    static let ratioKeys: Set<String> = ["variant", "num_atoms", "num_classes", "gamma", "balance_strength"]
+    static let keys: Set<String> = ratioKeys.union(["method", "estimators", "sampler"])
+
+    /// Reads `node` for a prior of `parameterCount` parameters.
+    public static func parse(_ node: ConfigNode, parameterCount: Int) throws -> InferenceSpecification {
+        let inference = try node.mapping(allowing: keys)
+        let methodNode = try inference.required("method")
+        let method = InferenceMethod(rawValue: try methodNode.choice(InferenceMethod.allCases.map(\.rawValue)))!
+        let ratio = try parseRatio(inference, method: method)
+        let sampler = try parseSampler(inference.optional("sampler"), method: method, parameterCount: parameterCount)
+        let estimatorNodes = try inference.required("estimators").list()
+        guard !estimatorNodes.isEmpty else {
+            throw try inference.required("estimators").error(.invalidValue, "give at least one estimator")
+        }
+        let estimators = try estimatorNodes.map { node -> EstimatorEntry in
+            let m = try node.mapping()
+            let model = try m.required("model").string()
+            let repeats = try m.optional("repeats")?.int() ?? 1
+            if repeats < 1 { throw try m.required("repeats").error(.invalidValue, "repeats must be at least 1") }
+            return EstimatorEntry(model: model, repeats: repeats, options: m, keyPath: node.keyPath)
+        }
+        let specification = InferenceSpecification(method: method, estimators: estimators, ratio: ratio, sampler: sampler, node: node)
+        if method == .nre && ratio.variant == .b && specification.memberCount > 1 {
+            throw try inference.required("estimators").error(.invalidValue, """
+                \(specification.memberCount) members with NRE-B: its classifiers learn the ratio only up to a function of x \
+                each, so they cannot be mixed; use one estimator (repeats: 1), or variant a, c or bnre for an ensemble
+                """)
+        }
+        return specification
+    }
+
+    /// How many members the ensemble has (estimators times their repeats).
+    public var memberCount: Int { estimators.reduce(0) { $0 + $1.repeats } }
+
+    /// Every member's estimator, repeats expanded, for θ and x of the given widths.
+    public func memberEstimators(thetaDimension: Int, xDimension: Int) throws -> [MemberEstimator] {
+        var members: [MemberEstimator] = []
+        for entry in estimators {
+            let estimator: MemberEstimator
+            switch method {
+            case .npe:
+                estimator = .density(try DensityEstimatorOptions.configuration(
+                    for: entry, featureCount: thetaDimension, contextCount: xDimension, featureName: "theta", contextName: "x"))
+            case .nle:
+                estimator = .density(try DensityEstimatorOptions.configuration(
+                    for: entry, featureCount: xDimension, contextCount: thetaDimension, featureName: "x", contextName: "theta"))
+            case .nre:
+                estimator = .classifier(try ClassifierOptions.configuration(for: entry, parameterCount: thetaDimension, dataCount: xDimension))
+            }
+            members += Array(repeating: estimator, count: entry.repeats)
+        }
+        return members
+    }
+
+    /// `variant` (a | b | c | bnre) and its constants, which only NRE takes.
+    static func parseRatio(_ inference: ConfigMapping, method: InferenceMethod) throws -> RatioEstimationSettings {
+        var ratio = RatioEstimationSettings()
+        if method != .nre {
+            for key in ratioKeys.sorted() {
+                if let n = inference.optional(key) {
+                    throw n.error(.invalidValue, "only NRE takes '\(key)'; this run's method is \(method.rawValue)")
+                }
+            }
+            return ratio
+        }
+        if let n = inference.optional("variant") {
+            ratio.variant = .init(rawValue: try n.choice(RatioEstimationSettings.Variant.allCases.map(\.rawValue)))!
+        }
+        func positive(_ key: String) throws -> Double? {
+            guard let n = inference.optional(key) else { return nil }
+            let v = try n.double()
+            if !(v > 0 && v.isFinite) { throw n.error(.invalidValue, "must be positive, got \(v)") }
+            return v
+        }
+        let applies: [(String, RatioEstimationSettings.Variant)] = [("num_atoms", .b), ("num_classes", .c), ("gamma", .c), ("balance_strength", .bnre)]
+        for (key, variant) in applies where ratio.variant != variant {
+            if let n = inference.optional(key) {
+                throw n.error(.invalidValue, "'\(key)' belongs to NRE variant \(variant.rawValue); this run's variant is \(ratio.variant.rawValue)")
+            }
+        }
+        if let v = try inference.wholeNumber("num_atoms", atLeast: 2) { ratio.atomCount = v }
+        if let v = try inference.wholeNumber("num_classes", atLeast: 1) { ratio.classCount = v }
+        if let v = try positive("gamma") { ratio.gamma = v }
+        if let v = try positive("balance_strength") { ratio.balanceStrength = v }
+        return ratio
+    }
+
+    /// `sampler: {method, chains, warmup, thin, oversampling}` for NLE and NRE posteriors.
+    static func parseSampler(_ node: ConfigNode?, method: InferenceMethod, parameterCount: Int) throws -> SamplerSettings {
+        var sampler = SamplerSettings()
+        guard let node else { return sampler }
+        if method == .npe {
+            throw node.error(.invalidValue, "NPE samples its posterior directly; 'sampler' is for nle and nre")
+        }
+        let m = try node.mapping(allowing: ["method", "chains", "warmup", "thin", "oversampling"])
+        if let n = m.optional("method") { sampler.kind = SamplerKind(rawValue: try n.choice(SamplerKind.allCases.map(\.rawValue)))! }
+        if let v = try m.wholeNumber("chains", atLeast: 2) { sampler.chains = v }
+        if let v = try m.wholeNumber("warmup", atLeast: 0) { sampler.warmup = v }
+        if let v = try m.wholeNumber("thin", atLeast: 1) { sampler.thin = v }
+        if let v = try m.wholeNumber("oversampling", atLeast: 1) { sampler.sirOversampling = v }
+        do {
+            try sampler.validate(parameterCount: parameterCount)
+        } catch let error as SamplerError {
+            let keys = ["kind": "method", "chains": "chains", "warmup": "warmup", "thin": "thin", "sirOversampling": "oversampling"]
+            throw (error.field.flatMap { keys[$0] }.flatMap { m.optional($0) } ?? node).error(.invalidValue, error.message)
+        }
+        return sampler
+    }
+}
+
+extension TrainingSettings {
+    static let configKeys: Set<String> = ["batch_size", "learning_rate", "validation_fraction", "stop_after_epochs",
+                                          "max_epochs", "clip_max_norm", "parallel_members"]
+
+    /// The `train` key: sbi's defaults for every key left out.
+    public static func parse(_ node: ConfigNode?) throws -> TrainingSettings {
+        var training = TrainingSettings()
+        guard let node else { return training }
+        let t = try node.mapping(allowing: configKeys)
+        if let v = try t.wholeNumber("batch_size", atLeast: 1) { training.batchSize = v }
+        if let v = try t.wholeNumber("stop_after_epochs", atLeast: 1) { training.stopAfterEpochs = v }
+        if let v = try t.wholeNumber("max_epochs", atLeast: 1) { training.maxEpochs = v }
+        if let n = t.optional("learning_rate") {
+            let v = try n.double()
+            if !(v > 0 && v < 1) { throw n.error(.invalidValue, "must be in (0, 1), got \(v)") }
+            training.learningRate = v
+        }
+        if let n = t.optional("validation_fraction") {
+            let v = try n.double()
+            if !(v > 0 && v < 1) { throw n.error(.invalidValue, "must be in (0, 1), got \(v)") }
+            training.validationFraction = v
+        }
+        if let n = t.optional("clip_max_norm") {
+            if case .scalar(let s) = n.node, s.string == "null" || s.string == "none" {
+                training.clipMaxNorm = nil
+            } else {
+                let v = try n.double()
+                if !(v > 0) { throw n.error(.invalidValue, "must be positive (or none), got \(v)") }
+                training.clipMaxNorm = v
+            }
+        }
+        if let n = t.optional("parallel_members") { training.parallelMembers = try n.bool() }
+        return training
+    }
+}
+
+extension ConfigMapping {
+    /// `seed`: a whole number ≥ 0, 0 when absent.
+    public func seed() throws -> UInt64 {
+        guard let s = optional("seed") else { return 0 }
+        let v = try s.int()
+        if v < 0 { throw s.error(.invalidValue, "must be a non-negative whole number") }
+        return UInt64(v)
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+import ILIInference
+import ILIRegistry
+@testable import ILIRounds
+import XCTest
+
+/// Whole experiments through `ExperimentRunner` on SQLite: what they record, how they resume.
+final class ExperimentRunnerTests: RoundsTestCase {
+    func twoMoons(_ rounds: String, method: String = "npe", estimators: String = "[{model: maf, hidden_features: 20, num_transforms: 2}]",
+                  extra: String = "") throws -> ExperimentConfiguration {
+        try configuration("""
+            experiment: moons
+            simulator: two_moons
+            inference: {method: \(method), estimators: \(estimators)}
+            rounds: \(rounds)
+            \(Self.quickTraining)
+            \(extra)
+            """)
+    }
+
+    func testAnAmortizedRunRecordsEveryStepAndItsPosteriorSamplesLikeTheExport() throws {
+        let config = try twoMoons("{count: 1, simulations_per_round: 300}", estimators: "[{model: maf, hidden_features: 20, num_transforms: 2}, {model: mdn, hidden_features: 20}]")
+        let runner = try ExperimentRunner.prepare(config)
+        let summary = try runner.run()
+        XCTAssertEqual(summary.roundsDone, 1)
+        XCTAssertNil(summary.stoppedBecause)
+        let registry = runner.registry
+        let rounds = try registry.rounds(experiment: "moons")
+        XCTAssertEqual(rounds.map(\.status), [.done])
+        XCTAssertEqual(rounds[0].validSimulations, 300)
+        XCTAssertEqual(rounds[0].validTestSimulations, 30)
+        XCTAssertEqual(rounds[0].strategy, "prior")
+        XCTAssertEqual(try registry.storedTaskIds(round: rounds[0].id).count, 330)
+        let jobs = try registry.trainingJobs(round: rounds[0].id)
+        XCTAssertEqual(jobs.map(\.status), [.done, .done])
+        XCTAssertEqual(try registry.modelVersions(experiment: "moons").count, 2)
+        let posterior = try XCTUnwrap(try registry.posteriors(round: rounds[0].id).last)
+        XCTAssertEqual(posterior.members.count, 2)
+        let results = try registry.validationResults(posterior: posterior.id)
+        let verdict = try XCTUnwrap(results.last)
+        XCTAssertEqual(verdict.metric, "verdict")
+        XCTAssertEqual(Set(results.dropLast().map(\.metric)), ["sbc", "coverage-hpd", "coverage-marginal", "tarp"])
+        // Calibrated exactly when the stored verdict passed, and through it.
+        XCTAssertEqual(posterior.calibrated, verdict.passed)
+        if posterior.calibrated { XCTAssertEqual(posterior.calibratedBy, verdict.id) }
+
+        // The round's directory is the registry's posterior: same samples from both.
+        let directory = try XCTUnwrap(summary.latestDirectory)
+        let fromDirectory = try loadPosterior(from: directory)
+        let fromRegistry = try RegistryArchives.posterior(registry, id: posterior.id)
+        let xo = Matrix<Double>([[0.0, 0.0]])
+        var r1 = RandomSource(seed: 5), r2 = RandomSource(seed: 5)
+        XCTAssertEqual(try fromDirectory.sample(200, observations: xo, rng: &r1), try fromRegistry.sample(200, observations: xo, rng: &r2))
+        for file in ["posterior.json", "training.json", "validation.json", "members/0.safetensors", "members/1.safetensors", "coverage.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/" + file), file)
+        }
+        let manifest = try PosteriorArchive.read(from: directory).manifest
+        XCTAssertEqual(manifest.posterior, posterior.id)
+        XCTAssertEqual(manifest.members.map(\.modelVersion), posterior.members.map(\.modelVersion))
+    }
+
+    func testSameSeedSameThetasSameXsSamePosterior() throws {
+        func runOnce(_ name: String) throws -> (theta: [Float], x: [Float], samples: Matrix<Double>) {
+            let config = try configuration("""
+                experiment: moons
+                simulator: two_moons
+                registry: sqlite:\(name).db
+                out: \(name)
+                inference: {method: npe, estimators: [{model: maf, hidden_features: 20, num_transforms: 2}]}
+                rounds: {count: 1, simulations_per_round: 200}
+                \(Self.quickTraining)
+                """, name: "\(name).yaml")
+            let runner = try ExperimentRunner.prepare(config)
+            let summary = try runner.run()
+            let data = try runner.registry.trainingData(experiment: "moons", rounds: 0...0)
+            var rng = RandomSource(seed: 1)
+            let samples = try RegistryArchives.posterior(runner.registry, id: try XCTUnwrap(summary.latestPosterior))
+                .sample(100, observations: Matrix([[0.1, 0.2]]), rng: &rng)
+            return (data.theta, data.x, samples)
+        }
+        let a = try runOnce("a"), b = try runOnce("b")
+        XCTAssertEqual(a.theta, b.theta)
+        XCTAssertEqual(a.x, b.x)
+        XCTAssertEqual(a.samples, b.samples)
+    }
+
+    func testAStoppedRunResumesWithoutSimulatingAnythingTwice() throws {
+        let config = try twoMoons("{count: 2, simulations_per_round: 1200}")
+        let stop = StopSignal()
+        let observer = RecordingObserver(stop: stop)
+        observer.stopAfterSimulationCalls = 1
+        let first = try ExperimentRunner.prepare(config, observer: observer, stop: stop)
+        let stopped = try first.run()
+        XCTAssertEqual(stopped.roundsDone, 0)
+        XCTAssertNotNil(stopped.stoppedBecause)
+        let partial = try first.registry.rounds(experiment: "moons")[0]
+        XCTAssertEqual(partial.status, .simulating)
+        XCTAssertEqual(partial.validSimulations, 500, "one committed batch of the in-process simulator")
+        first.registry.close()
+
+        // Stop again during training, then finish.
+        let stop2 = StopSignal()
+        let observer2 = RecordingObserver(stop: stop2)
+        observer2.stopAfterEpochs = 2
+        let second = try ExperimentRunner.prepare(config, observer: observer2, stop: stop2)
+        XCTAssertTrue(second.resumed)
+        XCTAssertNotNil(try second.run().stoppedBecause)
+        XCTAssertEqual(try second.registry.rounds(experiment: "moons")[0].status, .training)
+        second.registry.close()
+
+        let third = try ExperimentRunner.prepare(config)
+        let done = try third.run()
+        XCTAssertEqual(done.roundsDone, 2)
+        for round in try third.registry.rounds(experiment: "moons") {
+            XCTAssertEqual(round.validSimulations + round.invalidSimulations, 1200, "round \(round.index)")
+            XCTAssertEqual(round.validTestSimulations, 30)
+            XCTAssertEqual(try third.registry.trainingJobs(round: round.id).map(\.status), [.done])
+        }
+        // The interrupted round's first batch was kept: its task ids are the first 500 and were not redone.
+        let data = try third.registry.trainingData(experiment: "moons", rounds: 0...0)
+        XCTAssertEqual(data.count, 1200)
+    }
+
+    func testAResumedRunRefusesADifferentConfiguration() throws {
+        _ = try ExperimentRunner.prepare(try twoMoons("{count: 1, simulations_per_round: 200}"))
+        let changed = try twoMoons("{count: 1, simulations_per_round: 300}")
+        XCTAssertThrowsError(try ExperimentRunner.prepare(changed)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("different configuration") && text.contains("rounds:") && text.contains("200 per round"), text)
+        }
+        // More rounds of the same experiment are fine.
+        XCTAssertNoThrow(try ExperimentRunner.prepare(try twoMoons("{count: 3, simulations_per_round: 200}")))
+    }
+
+    func testAnExecSimulatorThatCrashesOnSomeThetasStillReachesItsTarget() throws {
+        try writePythonSimulator(to: path("sim.py"), crashAbove: 0.6)
+        let config = try configuration("""
+            experiment: crashy
+            simulator: {exec: 'python3 sim.py', workers: 2, batch_size: 40, timeout: 60}
+            prior: {uniform: {low: [-1, -1], high: [1, 1]}}
+            inference: {method: npe, estimators: [{model: mdn, hidden_features: 10}]}
+            rounds: {count: 1, simulations_per_round: 200}
+            \(Self.quickTraining)
+            """)
+        let runner = try ExperimentRunner.prepare(config)
+        XCTAssertEqual(runner.simulation.xCount, 2)
+        _ = try runner.run()
+        let round = try runner.registry.rounds(experiment: "crashy")[0]
+        XCTAssertEqual(round.status, .done)
+        XCTAssertGreaterThanOrEqual(round.validSimulations, 200)
+        // θ₀ ~ U(−1, 1) is above 0.6 a fifth of the time: those, and only those, failed.
+        XCTAssertGreaterThan(round.invalidSimulations, 20)
+        let reasons = try runner.registry.failureReasons(round: round.id, limit: 50)
+        XCTAssertTrue(reasons.allSatisfy { $0.reason.contains("exited with status 3") && $0.reason.contains("theta0 too large") }, "\(reasons.prefix(3))")
+        let data = try runner.registry.trainingData(experiment: "crashy", rounds: 0...0)
+        XCTAssertTrue(stride(from: 0, to: data.theta.count, by: 2).allSatisfy { data.theta[$0] <= 0.6 })
+    }
+
+    func testAnExecSimulatorThatFailsItsFirstThetaStopsBeforeAnyWork() throws {
+        try writePythonSimulator(to: path("sim.py"), crashAbove: -2)
+        let config = try configuration("""
+            simulator: {exec: 'python3 sim.py'}
+            prior: {uniform: {low: [-1, -1], high: [1, 1]}}
+            inference: {method: npe, estimators: [{model: mdn}]}
+            """)
+        XCTAssertThrowsError(try ExperimentRunner.prepare(config)) { error in
+            XCTAssertTrue("\(error)".contains("failed on its first θ") && "\(error)".contains("exited with status 3"), "\(error)")
+        }
+        let missing = try configuration("""
+            simulator: {exec: 'no-such-simulator --fast'}
+            prior: {uniform: {low: [-1, -1], high: [1, 1]}}
+            inference: {method: npe, estimators: [{model: mdn}]}
+            """, name: "missing.yaml")
+        XCTAssertThrowsError(try ExperimentRunner.prepare(missing)) { error in
+            XCTAssertTrue("\(error)".contains("no program `no-such-simulator` on PATH"), "\(error)")
+        }
+    }
+
+    func testSequentialAndActiveRoundsDrawFromThePosteriorAndFinish() throws {
+        try NPYFile.write(Matrix<Double>([[0.0, 0.0]]), to: path("xo.npy"))
+        let cases: [(String, String, String, String)] = [
+            ("npe", "[{model: maf, hidden_features: 20, num_transforms: 2}]", "{strategy: sequential, count: 2, simulations_per_round: 300}", "truncated"),
+            ("npe", "[{model: maf, hidden_features: 20, num_transforms: 2}]", "{strategy: sequential, count: 2, simulations_per_round: 300, proposal: atomic}", "posterior"),
+            ("nle", "[{model: mdn, hidden_features: 20}]", "{strategy: sequential, count: 2, simulations_per_round: 300}", "posterior"),
+            ("nre", "[{model: mlp, hidden_features: 20}]", "{strategy: sequential, count: 2, simulations_per_round: 300}", "posterior"),
+            ("npe", "[{model: mdn, hidden_features: 20, repeats: 2}]", "{strategy: active, count: 2, simulations_per_round: 300, candidates: 4}", "active"),
+        ]
+        for (k, (method, estimators, rounds, strategy)) in cases.enumerated() {
+            let config = try configuration("""
+                experiment: seq\(k)
+                simulator: two_moons
+                inference: {method: \(method), estimators: \(estimators)\(method == "npe" ? "" : ", sampler: {chains: 10, warmup: 20}")}
+                rounds: \(rounds)
+                observation: xo.npy
+                registry: sqlite:seq\(k).db
+                out: seq\(k)
+                \(Self.quickTraining)
+                """, name: "seq\(k).yaml")
+            let runner = try ExperimentRunner.prepare(config)
+            let summary = try runner.run()
+            XCTAssertEqual(summary.roundsDone, 2, "\(method) \(rounds)")
+            let recorded = try runner.registry.rounds(experiment: "seq\(k)")
+            XCTAssertEqual(recorded.map(\.strategy), ["prior", strategy])
+            let proposal = try RegistryMapping.proposal(of: recorded[1])
+            XCTAssertEqual(proposal.sourcePosterior, try runner.registry.posteriors(round: recorded[0].id).last?.id)
+            // Round 1's θs sit where round 0's posterior puts its mass at x_o = (0, 0): two moons'
+            // posterior there lies near |θ₁ + θ₂| ≈ 0.35 along the anti-diagonal, far from the prior's corners.
+            let theta = try runner.registry.trainingData(experiment: "seq\(k)", rounds: 1...1).theta
+            let corners = stride(from: 0, to: theta.count, by: 2).filter { abs(theta[$0]) > 0.9 && abs(theta[$0 + 1]) > 0.9 }.count
+            XCTAssertLessThan(Double(corners) / Double(theta.count / 2), 0.01, "\(method) \(strategy): θ in the prior's corners")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: try XCTUnwrap(summary.latestDirectory) + "/samples_xo.npy"))
+            runner.registry.close()
+        }
+    }
+}
