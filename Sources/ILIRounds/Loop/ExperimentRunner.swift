@@ -323,10 +323,14 @@ public final class ExperimentRunner {
                     seed: Seeds.derive(configuration.seed, "noise-\(purpose.rawValue)", round.index, pair.0))
             }
             let thetaByTask = Dictionary(uniqueKeysWithValues: tasks.map { ($0.taskId, $0.theta.map(Float.init)) })
+            let acceptsUnsolicited = purpose == .training && (try RegistryMapping.proposal(of: round)) == .prior
             try simulation.run(tasks, commit: { outcomes in
-                let records = outcomes.map { outcome in
-                    SimulationRecord(taskId: outcome.taskId, theta: thetaByTask[outcome.taskId]!, x: outcome.x ?? [],
-                                     valid: outcome.x != nil, reason: outcome.failure, purpose: purpose)
+                let records = try outcomes.map { outcome -> SimulationRecord in
+                    guard let theta = thetaByTask[outcome.taskId] ?? (acceptsUnsolicited ? outcome.theta : nil) else {
+                        throw SimulationError("the simulation backend returned task \(outcome.taskId), which round \(round.index) did not ask for\(outcome.theta == nil ? "" : " (unsolicited pairs are taken only while a round draws θ from the prior)")")
+                    }
+                    return SimulationRecord(taskId: outcome.taskId, theta: theta, x: outcome.x ?? [],
+                                            valid: outcome.x != nil, reason: outcome.failure, purpose: purpose)
                 }
                 let result = try registry.appendSimulations(round: round.id, records, worker: worker)
                 committedHere += result.inserted

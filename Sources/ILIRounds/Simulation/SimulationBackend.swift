@@ -23,13 +23,22 @@ public struct SimulationOutcome: Sendable, Equatable {
     public var x: [Float]?
     /// Why the simulator gave no x (a crash, a timeout, output of the wrong shape).
     public var failure: String?
+    /// θ, for a pair no task asked for: a producer that draws θ from the prior itself and
+    /// streams (θ, x) in. Accepted only while the round draws from the prior, under a task
+    /// id the producer makes unique.
+    public var theta: [Float]?
 
     public static func simulated(_ taskId: String, _ x: [Float]) -> SimulationOutcome {
-        SimulationOutcome(taskId: taskId, x: x, failure: nil)
+        SimulationOutcome(taskId: taskId, x: x, failure: nil, theta: nil)
     }
 
     public static func failed(_ taskId: String, _ reason: String) -> SimulationOutcome {
-        SimulationOutcome(taskId: taskId, x: nil, failure: reason)
+        SimulationOutcome(taskId: taskId, x: nil, failure: reason, theta: nil)
+    }
+
+    /// A pair a producer drew and simulated on its own.
+    public static func unsolicited(_ taskId: String, theta: [Float], x: [Float]) -> SimulationOutcome {
+        SimulationOutcome(taskId: taskId, x: x, failure: nil, theta: theta)
     }
 }
 
