@@ -323,7 +323,8 @@ public final class ExperimentRunner {
                     seed: Seeds.derive(configuration.seed, "noise-\(purpose.rawValue)", round.index, pair.0))
             }
             let thetaByTask = Dictionary(uniqueKeysWithValues: tasks.map { ($0.taskId, $0.theta.map(Float.init)) })
-            let acceptsUnsolicited = purpose == .training && (try RegistryMapping.proposal(of: round)) == .prior
+            let drawsFromPrior = try RegistryMapping.proposal(of: round) == .prior
+            let acceptsUnsolicited = purpose == .training && drawsFromPrior
             try simulation.run(tasks, commit: { outcomes in
                 let records = try outcomes.map { outcome -> SimulationRecord in
                     guard let theta = thetaByTask[outcome.taskId] ?? (acceptsUnsolicited ? outcome.theta : nil) else {
