@@ -38,7 +38,12 @@ struct RegistryOptions: ParsableArguments {
 
     /// The URL from --registry or ILI_REGISTRY.
     func url(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
-        if let registry, !registry.isEmpty { return registry }
+        try Self.url(given: registry, environment: environment)
+    }
+
+    /// `given` (a --registry option) or else ILI_REGISTRY.
+    static func url(given: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        if let given, !given.isEmpty { return given }
         if let fromEnvironment = environment["ILI_REGISTRY"], !fromEnvironment.isEmpty { return fromEnvironment }
         throw ValidationError("no registry given: pass --registry URL or set ILI_REGISTRY (e.g. sqlite:runs/registry.db)")
     }

@@ -42,7 +42,7 @@ public struct Trainer {
         training: [Int], validation: [Int],
         rng: inout RandomSource,
         score: (Tape<Float>, [Int]) -> Variable<Float>,
-        progress: (EpochReport) throws -> Void = { _ in }
+        progress: (EpochReport) throws -> Void
     ) rethrows -> TrainingSummary {
         precondition(!training.isEmpty, "training needs at least one row")
         let start = DispatchTime.now().uptimeNanoseconds
@@ -99,6 +99,12 @@ public struct Trainer {
                                seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
                                trainingCount: training.count, validationCount: validation.count,
                                stoppedBecause: stoppedBecause)
+    }
+
+    /// As `train(…progress:)`, without watching the epochs.
+    public func train(parameters: [Parameter<Float>], training: [Int], validation: [Int], rng: inout RandomSource,
+                      score: (Tape<Float>, [Int]) -> Variable<Float>) -> TrainingSummary {
+        train(parameters: parameters, training: training, validation: validation, rng: &rng, score: score, progress: { _ in })
     }
 
     /// The mean score over `rows`, in batches, without gradients.
