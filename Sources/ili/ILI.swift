@@ -2,7 +2,7 @@ import ArgumentParser
 import ILITensor
 
 @main
-struct ILI: ParsableCommand {
+struct ILI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ili",
         abstract: "Simulation-based inference: learn a posterior from a simulator's (θ, x) pairs.",
@@ -29,10 +29,28 @@ extension ILI {
     /// Sets one OpenBLAS thread per process (or `ILI_BLAS_THREADS`) before any command runs:
     /// ili's matrices are small, and parallelism pays better across members and chains.
     /// The allocator keeps freed buffers (`AllocatorTuning`).
-    static func main() {
+    ///
+    /// Mistakes in the command line (parsing, and each command's `validate()`) print
+    /// argument-parser's message with the usage and exit 64; an error thrown while the
+    /// command runs prints `Error: <description>` alone and exits 1 (`exit(afterRunning:)`).
+    static func main() async {
         AllocatorTuning.keepFreedMemory()
         BLASConfiguration.useDefaultThreadCount()
-        main(nil)
+        var command: ParsableCommand
+        do {
+            command = try await asyncParseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(afterRunning: error)
+        }
     }
 }
 

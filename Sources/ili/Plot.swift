@@ -62,30 +62,28 @@ struct PlotCorner: ParsableCommand {
     }
 
     func run() throws {
-        try reportingFailures {
-            let series = try samples.enumerated().map { k, path -> CornerPlot.Series in
-                let name = legend.isEmpty ? ((path as NSString).lastPathComponent as NSString).deletingPathExtension : legend[k]
-                return CornerPlot.Series(label: name, samples: try NPYFile.read(path).matrix(as: Double.self))
-            }
-            let d = series[0].samples.cols
-            for (s, path) in zip(series, samples) where s.samples.cols != d || s.samples.rows == 0 {
-                throw ValidationSuiteError("\(path) is \(s.samples.shapeDescription) but \(samples[0]) has \(d) columns; every samples file needs the same parameters and at least one row")
-            }
-            var truthValues: [Double]?
-            if let truth {
-                let t = try NPYFile.read(truth).matrix(as: Double.self)
-                guard t.count == d else {
-                    throw ValidationSuiteError("\(truth) holds \(t.count) values but the samples have \(d) parameters")
-                }
-                truthValues = t.storage
-            }
-            if !labels.isEmpty && labels.count != d {
-                throw ValidationSuiteError("\(labels.count) --labels for \(d) parameters; give one name per column")
-            }
-            let plot = CornerPlot(series: series, truth: truthValues, parameterNames: labels.isEmpty ? nil : labels, title: title)
-            try plot.render().write(to: out)
-            print("wrote \(out) (\(d) parameters, \(series.map { "\($0.samples.rows)" }.joined(separator: " + ")) samples)")
+        let series = try samples.enumerated().map { k, path -> CornerPlot.Series in
+            let name = legend.isEmpty ? ((path as NSString).lastPathComponent as NSString).deletingPathExtension : legend[k]
+            return CornerPlot.Series(label: name, samples: try NPYFile.read(path).matrix(as: Double.self))
         }
+        let d = series[0].samples.cols
+        for (s, path) in zip(series, samples) where s.samples.cols != d || s.samples.rows == 0 {
+            throw CommandFailure("\(path) is \(s.samples.shapeDescription) but \(samples[0]) has \(d) columns; every samples file needs the same parameters and at least one row")
+        }
+        var truthValues: [Double]?
+        if let truth {
+            let t = try NPYFile.read(truth).matrix(as: Double.self)
+            guard t.count == d else {
+                throw CommandFailure("\(truth) holds \(t.count) values but the samples have \(d) parameters")
+            }
+            truthValues = t.storage
+        }
+        if !labels.isEmpty && labels.count != d {
+            throw CommandFailure("\(labels.count) --labels for \(d) parameters; give one name per column")
+        }
+        let plot = CornerPlot(series: series, truth: truthValues, parameterNames: labels.isEmpty ? nil : labels, title: title)
+        try plot.render().write(to: out)
+        print("wrote \(out) (\(d) parameters, \(series.map { "\($0.samples.rows)" }.joined(separator: " + ")) samples)")
     }
 }
 
@@ -108,26 +106,11 @@ struct PlotTraining: ParsableCommand {
     var out = "training_curves.svg"
 
     func run() throws {
-        try reportingFailures {
-            var isDirectory: ObjCBool = false
-            let path = FileManager.default.fileExists(atPath: training, isDirectory: &isDirectory) && isDirectory.boolValue
-                ? (training as NSString).appendingPathComponent("training.json") : training
-            let curves = try TrainingCurve.read(fromTrainingFile: path)
-            try TrainingCurve.plot(curves).write(to: out)
-            print("wrote \(out) (\(curves.count) curve\(curves.count == 1 ? "" : "s"))")
-        }
-    }
-}
-
-/// Runs `body`, printing any error as one `error: …` line on standard error and exiting
-/// with status 1, rather than with argument-parser's usage text: these are not usage mistakes.
-func reportingFailures(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let exit as ExitCode {
-        throw exit
-    } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode.failure
+        var isDirectory: ObjCBool = false
+        let path = FileManager.default.fileExists(atPath: training, isDirectory: &isDirectory) && isDirectory.boolValue
+            ? (training as NSString).appendingPathComponent("training.json") : training
+        let curves = try TrainingCurve.read(fromTrainingFile: path)
+        try TrainingCurve.plot(curves).write(to: out)
+        print("wrote \(out) (\(curves.count) curve\(curves.count == 1 ? "" : "s"))")
     }
 }

@@ -44,7 +44,7 @@ struct RegistryBench: ParsableCommand {
             let data = try registry.trainingData(experiment: name, rounds: 0...0)
             let readSeconds = seconds(since: readStart)
             guard data.count == pairs else {
-                throw ValidationError("read back \(data.count) pairs, expected \(pairs): the benchmark database is not fresh")
+                throw CommandFailure("read back \(data.count) pairs, expected \(pairs): the benchmark database is not fresh")
             }
             rates.append(Double(pairs) / ingestSeconds)
             reads.append(readSeconds)

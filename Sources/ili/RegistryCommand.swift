@@ -36,6 +36,9 @@ struct RegistryOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 
+    /// A missing URL is a mistake in the command line: reported with the usage.
+    func validate() throws { _ = try url() }
+
     /// The URL from --registry or ILI_REGISTRY.
     func url(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         try Self.url(given: registry, environment: environment)

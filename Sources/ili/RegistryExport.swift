@@ -20,10 +20,19 @@ struct RegistryExport: ParsableCommand {
     @Argument(help: "The posterior, e.g. posterior-2.") var posterior: String
     @Argument(help: "The directory to create.") var directory: String
 
-    func run() throws {
-        guard let id = RecordName(parsing: posterior).flatMap({ $0.kind == .posterior ? $0.id : nil }) ?? Int64(posterior) else {
+    /// The posterior's id from `posterior-N` or `N`.
+    var posteriorId: Int64? {
+        RecordName(parsing: posterior).flatMap { $0.kind == .posterior ? $0.id : nil } ?? Int64(posterior)
+    }
+
+    func validate() throws {
+        guard posteriorId != nil else {
             throw ValidationError("`\(posterior)` is not a posterior id: write posterior-N or N (see `ili registry posteriors`)")
         }
+    }
+
+    func run() throws {
+        let id = posteriorId!
         let registry = try options.open()
         defer { registry.close() }
         let dir = URL(fileURLWithPath: directory)

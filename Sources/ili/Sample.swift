@@ -61,7 +61,7 @@ struct Sample: ParsableCommand {
         var observations = file.matrix(as: Double.self)
         if file.isOneDimensional { observations = Matrix(rows: 1, cols: observations.count, observations.storage) }
         guard observations.cols == model.xDimension else {
-            throw ValidationError("\(obs): observations have \(observations.cols) values but the posterior takes x of width \(model.xDimension)")
+            throw CommandFailure("\(obs): observations have \(observations.cols) values but the posterior takes x of width \(model.xDimension)")
         }
         let mcmcPosterior = model as? MCMCPosterior
         if let mcmcPosterior {
@@ -70,7 +70,7 @@ struct Sample: ParsableCommand {
                 try mcmcPosterior.sampler.validate(parameterCount: mcmcPosterior.thetaDimension)
             } catch let error as SamplerError {
                 let flags = ["kind": "--sampler", "chains": "--chains", "warmup": "--warmup", "thin": "--thin", "sirOversampling": "--oversampling"]
-                throw ValidationError((error.field.flatMap { flags[$0] }.map { "\($0): " } ?? "") + error.message)
+                throw CommandFailure((error.field.flatMap { flags[$0] }.map { "\($0): " } ?? "") + error.message)
             }
             if !quiet && isatty(STDERR_FILENO) != 0 {
                 let kind = mcmcPosterior.sampler.kind.rawValue
@@ -80,7 +80,7 @@ struct Sample: ParsableCommand {
                 }
             }
         } else if !mcmc.isEmpty {
-            throw ValidationError("\(posterior) is an NPE posterior, which is sampled directly; --sampler, --chains, --warmup, --thin and --oversampling are for NLE and NRE posteriors")
+            throw CommandFailure("\(posterior) is an NPE posterior, which is sampled directly; --sampler, --chains, --warmup, --thin and --oversampling are for NLE and NRE posteriors")
         }
         var rng = RandomSource(seed: seed)
         let start = Date()
@@ -109,7 +109,7 @@ struct Sample: ParsableCommand {
         do {
             try encoder.encode(report).write(to: URL(fileURLWithPath: path))
         } catch {
-            throw ValidationError("cannot write \(path): \(error.localizedDescription)")
+            throw CommandFailure("cannot write \(path): \(error.localizedDescription)")
         }
         let present = diagnostics.compactMap { $0 }
         if let worstRHat = present.flatMap(\.rHat).max(), let leastESS = present.flatMap(\.bulkEffectiveSampleSize).min() {

@@ -44,43 +44,36 @@ struct Validate: ParsableCommand {
     @OptionGroup var thresholds: ValidateThresholds
 
     func run() throws {
-        var calibrated = false
-        try reportingFailures {
-            let posterior = try loadPosterior(from: inputs.posterior)
-            let theta = try readRows(inputs.theta, width: posterior.thetaDimension)
-            let x = try readRows(inputs.x, width: posterior.xDimension)
-            var suite = ValidationSuite(samplesPerPoint: settings.numSamples, seed: settings.seed)
-            suite.thresholds = thresholds.values
-            var reference: Matrix<Double>?
-            var observation: Matrix<Double>?
-            if let path = inputs.reference {
-                guard let observationPath = inputs.observation else {
-                    throw ValidationSuiteError("--reference needs --observation, the x the reference samples are conditioned on")
-                }
-                reference = try NPYFile.read(path).matrix(as: Double.self)
-                observation = try readRows(observationPath, width: posterior.xDimension)
-            }
-            let start = Date()
-            var report = try suite.run(posterior: posterior, theta: theta, observations: x,
-                                       reference: reference, referenceObservation: observation)
-            var cornerRNG = RandomSource(seed: settings.seed &+ 1)
-            let corner = try posterior.sample(2000, observations: x.rows(at: [0]), rng: &cornerRNG)
-            let directory = settings.out ?? inputs.posterior
-            let files = try ValidationArtifacts.write(
-                &report, theta: theta, to: directory,
-                parameterNames: settings.labels.isEmpty ? nil : settings.labels, cornerSamples: corner,
-                trainingFile: (inputs.posterior as NSString).appendingPathComponent("training.json"))
-            print(report.verdict.rendered)
-            if let lp = report.predictions.logProbOfTruth {
-                print(String(format: "log-prob of the truth: mean %.3f, median %.3f%@", lp.mean, lp.median,
-                             lp.normalized ? "" : " (unnormalised)"))
-            }
-            print(String(format: "%d test points × %d samples in %.1fs; wrote %@ and %d plots to %@",
-                         report.testPoints, report.samplesPerPoint, Date().timeIntervalSince(start),
-                         ValidationReport.fileName, files.count - 1, directory))
-            calibrated = report.verdict.passed
+        let posterior = try loadPosterior(from: inputs.posterior)
+        let theta = try readRows(inputs.theta, width: posterior.thetaDimension)
+        let x = try readRows(inputs.x, width: posterior.xDimension)
+        var suite = ValidationSuite(samplesPerPoint: settings.numSamples, seed: settings.seed)
+        suite.thresholds = thresholds.values
+        var reference: Matrix<Double>?
+        var observation: Matrix<Double>?
+        if let path = inputs.reference, let observationPath = inputs.observation {
+            reference = try NPYFile.read(path).matrix(as: Double.self)
+            observation = try readRows(observationPath, width: posterior.xDimension)
         }
-        if !calibrated { throw ExitCode(2) }
+        let start = Date()
+        var report = try suite.run(posterior: posterior, theta: theta, observations: x,
+                                   reference: reference, referenceObservation: observation)
+        var cornerRNG = RandomSource(seed: settings.seed &+ 1)
+        let corner = try posterior.sample(2000, observations: x.rows(at: [0]), rng: &cornerRNG)
+        let directory = settings.out ?? inputs.posterior
+        let files = try ValidationArtifacts.write(
+            &report, theta: theta, to: directory,
+            parameterNames: settings.labels.isEmpty ? nil : settings.labels, cornerSamples: corner,
+            trainingFile: (inputs.posterior as NSString).appendingPathComponent("training.json"))
+        print(report.verdict.rendered)
+        if let lp = report.predictions.logProbOfTruth {
+            print(String(format: "log-prob of the truth: mean %.3f, median %.3f%@", lp.mean, lp.median,
+                         lp.normalized ? "" : " (unnormalised)"))
+        }
+        print(String(format: "%d test points × %d samples in %.1fs; wrote %@ and %d plots to %@",
+                     report.testPoints, report.samplesPerPoint, Date().timeIntervalSince(start),
+                     ValidationReport.fileName, files.count - 1, directory))
+        if !report.verdict.passed { throw ExitCode(2) }
     }
 }
 
@@ -90,7 +83,7 @@ func readRows(_ path: String, width: Int) throws -> Matrix<Double> {
     let m = file.matrix(as: Double.self)
     if file.isOneDimensional && width == 1 { return Matrix(rows: m.count, cols: 1, m.storage) }
     guard m.cols == width else {
-        throw ValidationSuiteError("\(path) is \(file.shape.map(String.init).joined(separator: "×")) but the posterior needs rows of width \(width)")
+        throw CommandFailure("\(path) is \(file.shape.map(String.init).joined(separator: "×")) but the posterior needs rows of width \(width)")
     }
     return m
 }
@@ -110,6 +103,12 @@ struct ValidateInputs: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("The observation (1×width of x) the reference samples belong to.", valueName: "file"))
     var observation: String?
+
+    func validate() throws {
+        if reference != nil && observation == nil {
+            throw ValidationError("--reference needs --observation, the x the reference samples are conditioned on")
+        }
+    }
 }
 
 struct ValidateSettings: ParsableArguments {

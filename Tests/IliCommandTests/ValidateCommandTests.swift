@@ -66,6 +66,6 @@ final class ValidateCommandTests: ScratchDirectoryTestCase {
         try NPYTestFile.write([[0, 0]], to: path("x.npy"))
         let result = try BinaryRunner.run(["validate", "--posterior", path("nowhere"), "--theta", path("t.npy"), "--x", path("x.npy")])
         XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
-        XCTAssertTrue(result.stderr.hasPrefix("error: "), result.stderr)
+        XCTAssertTrue(result.stderr.hasPrefix("Error: "), result.stderr)
     }
 }
