@@ -209,6 +209,12 @@ extension Registry {
         try trainingData(experiment: experiment, rounds: rounds, pageSize: 50_000)
     }
 
+    /// One page of a round's valid pairs after a simulation id ($1 round, $2 id, $3 page
+    /// size), meant to run on the index (round_id, id); the tests EXPLAIN this very text.
+    static let trainingPageQuery = """
+        SELECT id, theta, x FROM simulations WHERE round_id = $1 AND valid AND id > $2 ORDER BY id LIMIT $3
+        """
+
     func trainingData(experiment: String, rounds: ClosedRange<Int>, pageSize: Int) throws -> TrainingData {
         try read("reading the training data of \(experiment) rounds \(rounds.lowerBound)…\(rounds.upperBound)") { c in
             let exp = try self.experiment(named: experiment, c)
@@ -223,9 +229,7 @@ extension Registry {
                 var pageRows = pageSize
                 while pageRows == pageSize {
                     pageRows = 0
-                    try c.forEachRawRow("""
-                        SELECT id, theta, x FROM simulations WHERE round_id = $1 AND valid AND id > $2 ORDER BY id LIMIT $3
-                        """, [.integer(round), .integer(after), .int(pageSize)]) { row in
+                    try c.forEachRawRow(Self.trainingPageQuery, [.integer(round), .integer(after), .int(pageSize)]) { row in
                         let t = row.bytes(1), v = row.bytes(2)
                         guard t.count == thetaBytes, v.count == xBytes else {
                             throw RegistryError(.schema, "experiment \(experiment): simulation \(row.int64(0)) has θ or x of the wrong size; the registry was written by something other than ili")
