@@ -228,6 +228,14 @@ extension Registry {
         try trainingData(experiment: experiment, rounds: round...round, purpose: .test, pageSize: 50_000)
     }
 
+    /// One page of a round's valid pairs of one purpose after a simulation id ($1 round, $2
+    /// id, $3 page size, $4 purpose), meant to run on the index (round_id, id); the tests
+    /// EXPLAIN this very text.
+    static let trainingPageQuery = """
+        SELECT id, theta, x FROM simulations WHERE round_id = $1 AND valid AND purpose = $4 AND id > $2
+        ORDER BY id LIMIT $3
+        """
+
     func trainingData(experiment: String, rounds: ClosedRange<Int>, pageSize: Int) throws -> TrainingData {
         try trainingData(experiment: experiment, rounds: rounds, purpose: .training, pageSize: pageSize)
     }
@@ -246,10 +254,8 @@ extension Registry {
                 var pageRows = pageSize
                 while pageRows == pageSize {
                     pageRows = 0
-                    try c.forEachRawRow("""
-                        SELECT id, theta, x FROM simulations WHERE round_id = $1 AND valid AND purpose = $4 AND id > $2
-                        ORDER BY id LIMIT $3
-                        """, [.integer(round), .integer(after), .int(pageSize), .text(purpose.rawValue)]) { row in
+                    try c.forEachRawRow(Self.trainingPageQuery, [.integer(round), .integer(after), .int(pageSize),
+                                                                  .text(purpose.rawValue)]) { row in
                         let t = row.bytes(1), v = row.bytes(2)
                         guard t.count == thetaBytes, v.count == xBytes else {
                             throw RegistryError(.schema, "experiment \(experiment): simulation \(row.int64(0)) has θ or x of the wrong size; the registry was written by something other than ili")

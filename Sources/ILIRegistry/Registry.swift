@@ -30,7 +30,8 @@ public final class Registry: @unchecked Sendable {
     }
     private var faultHook: ((Int) throws -> Void)?
 
-    private let queue: DispatchQueue
+    /// Where `perform(_:)` runs its bodies (internal so that tests can tell they ran here).
+    let queue: DispatchQueue
 
     /// Opens the registry at `url` (`postgresql://…`, `postgres://…` or `sqlite:PATH`),
     /// creating or migrating its schema.

@@ -14,17 +14,24 @@ public enum BuildTarget {
 
     /// The CPU feature flags the kernel reports (`/proc/cpuinfo`), empty where unknown.
     public static var cpuFlags: Set<String> {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return [] }
+        return cpuFlags(fromCPUInfo: text)
+    }
+
+    /// The flags of the first processor in the text of a `/proc/cpuinfo`.
+    public static func cpuFlags(fromCPUInfo text: String) -> Set<String> {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
               let colon = line.firstIndex(of: ":") else { return [] }
-        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
+        return Set(line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init))
     }
 
     /// The features this build needs that the CPU lacks (empty when all is well or unknown).
-    public static var missingCPUFeatures: [String] {
-        guard assumesAVX2 else { return [] }
-        let flags = cpuFlags
-        guard !flags.isEmpty else { return [] }
+    public static var missingCPUFeatures: [String] { missingCPUFeatures(flags: cpuFlags) }
+
+    /// The features this build needs that a CPU with `flags` lacks; none when `flags` is
+    /// empty (unknown) or the build assumes nothing.
+    public static func missingCPUFeatures(flags: Set<String>) -> [String] {
+        guard assumesAVX2, !flags.isEmpty else { return [] }
         return ["avx2", "fma"].filter { !flags.contains($0) }
     }
 }

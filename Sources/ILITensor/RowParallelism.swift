@@ -19,10 +19,15 @@ import Foundation
 /// ```
 public enum RowParallelism {
     /// `ILI_THREADS` when set to a positive integer, else the number of active cores.
-    public static let processDefault: Int = {
-        if let text = ProcessInfo.processInfo.environment["ILI_THREADS"], let n = Int(text), n > 0 { return n }
-        return ProcessInfo.processInfo.activeProcessorCount
-    }()
+    public static let processDefault: Int = width(
+        fromEnvironment: ProcessInfo.processInfo.environment["ILI_THREADS"], cores: ProcessInfo.processInfo.activeProcessorCount)
+
+    /// The width an `ILI_THREADS` value asks for: a positive whole number as written, and
+    /// `cores` for anything else (unset, empty, zero, negative or not a number).
+    public static func width(fromEnvironment value: String?, cores: Int) -> Int {
+        if let value, let n = Int(value), n > 0 { return n }
+        return cores
+    }
 
     @TaskLocal static var boundWidth: Int?
 

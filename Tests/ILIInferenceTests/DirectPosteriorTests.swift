@@ -1,5 +1,6 @@
 import Foundation
 import ILIInference
+import ILIValidation
 import XCTest
 
 final class DirectPosteriorTests: XCTestCase {
@@ -43,6 +44,46 @@ final class DirectPosteriorTests: XCTestCase {
         // Same seed, same samples.
         var again = RandomSource(seed: 3)
         XCTAssertEqual(try posterior.sample(2000, observations: obs, rng: &again), draws)
+
+        // Binned chi-square of each observation's draws against the posterior's own density
+        // inside the support, integrated over 6×6 cells by a 10×10 midpoint rule in each and
+        // normalised over the support (that the normalisation is the leakage correction is
+        // the test above). Only about 7% of this untrained flow's mass falls inside the
+        // support, so the draws are what is left after heavy rejection.
+        let cells = 6, points = 10, side = 4.0 / Double(cells)
+        for k in 0..<obs.rows {
+            let n = cells * points
+            let grid = Matrix<Double>(rows: n * n, cols: 2) { r, j in
+                -2 + 4 * (Double(j == 0 ? r / n : r % n) + 0.5) / Double(n)
+            }
+            let logDensity = try posterior.logProb(grid, observations: Matrix(rows: n * n, cols: 1, repeating: obs[k, 0]))
+            var mass = [Double](repeating: 0, count: cells * cells)
+            for r in 0..<(n * n) {
+                let cell = (r / n) / points * cells + (r % n) / points
+                mass[cell] += Foundation.exp(logDensity[r]) * (4.0 / Double(n)) * (4.0 / Double(n))
+            }
+            var observed = [Int](repeating: 0, count: cells * cells)
+            for r in (k * 2000)..<((k + 1) * 2000) {
+                let a = min(cells - 1, Int((draws[r, 0] + 2) / side)), b = min(cells - 1, Int((draws[r, 1] + 2) / side))
+                observed[a * cells + b] += 1
+            }
+            // Cells expecting fewer than five draws are pooled, as the chi-square approximation needs.
+            let total = mass.reduce(0, +)
+            var pooledObserved: [Int] = [], pooledExpected: [Double] = []
+            var restObserved = 0, restExpected = 0.0
+            for c in 0..<mass.count {
+                let expected = 2000 * mass[c] / total
+                if expected >= 5 {
+                    pooledObserved.append(observed[c]); pooledExpected.append(expected)
+                } else {
+                    restObserved += observed[c]; restExpected += expected
+                }
+            }
+            if restExpected > 0 { pooledObserved.append(restObserved); pooledExpected.append(restExpected) }
+            XCTAssertGreaterThan(pooledObserved.count, 10, "observation \(k): too few cells to test")
+            let test = ChiSquare.goodnessOfFit(observed: pooledObserved, expected: pooledExpected)
+            XCTAssertGreaterThan(test.pValue, 1e-3, "observation \(k): χ² \(test.statistic) over \(pooledObserved.count) cells")
+        }
     }
 
     func testSamplingStopsWithAClearErrorWhenTheSupportIsOutOfReach() throws {

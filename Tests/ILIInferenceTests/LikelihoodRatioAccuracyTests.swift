@@ -65,20 +65,36 @@ final class LikelihoodRatioAccuracyTests: XCTestCase {
     }
 
     /// Two moons at 10,000 simulations, C2ST against exact samples at the benchmark's first
-    /// observation: the bounds are 0.75 for NLE and 0.85 for NRE (the published
-    /// results at this budget are 0.71 and 0.76).
+    /// observation. Over five seeds the benchmark measured 0.560 ± 0.023 for NLE and
+    /// 0.660 ± 0.013 for NRE-B here (README); the bounds sit about four of those standard
+    /// deviations above the means. A posterior that finds only one of the two crescents
+    /// scores about 0.75 and fails them, and fails the mode check below outright: each
+    /// crescent (the sign of θ₁ + θ₂) must hold at least 15% of the samples where the
+    /// exact posterior puts about half (twenty chains split between the crescents in
+    /// proportion to their mass, so fewer than three of them on one crescent has a
+    /// probability near 0.1%).
     func testTwoMoonsC2STOfNLEAndNRE() throws {
         let task = TwoMoons()
         let observation = [-0.6396706, 0.16234657]
         var rng = RandomSource(seed: 31)
         let reference = try task.referencePosterior(5000, observation: observation, rng: &rng)
-        for (name, posterior, bound) in [("NLE", try nlePosterior(task, count: 10_000, seed: 1), 0.75),
-                                         ("NRE-B", try nrePosterior(task, count: 10_000, variant: .b, seed: 1), 0.85)] {
+        let referenceShare = Self.upperCrescentShare(reference)
+        XCTAssertEqual(referenceShare, 0.5, accuracy: 0.1, "the exact posterior splits its mass between the crescents")
+        for (name, posterior, bound) in [("NLE", try nlePosterior(task, count: 10_000, seed: 1), 0.65),
+                                         ("NRE-B", try nrePosterior(task, count: 10_000, variant: .b, seed: 1), 0.72)] {
             posterior.warn = { _ in }   // the two crescents keep chains apart: R-hat warns, rightly
             let samples = try posterior.sample(5000, observations: Matrix(rows: 1, cols: 2, observation), rng: &rng)
             let score = C2ST.accuracy(reference: reference, candidate: samples, seed: 3)
+            let share = Self.upperCrescentShare(samples)
+            print(String(format: "two moons %@: C2ST %.3f, share of θ₁ + θ₂ > 0: %.3f (exact %.3f)", name, score, share, referenceShare))
             XCTAssertLessThanOrEqual(score, bound, name)
+            XCTAssertTrue(share >= 0.15 && share <= 0.85, "\(name): \(share) of the samples on the crescent θ₁ + θ₂ > 0")
         }
+    }
+
+    /// The fraction of rows with θ₁ + θ₂ > 0: two moons' posterior has one crescent on each side.
+    static func upperCrescentShare(_ samples: Matrix<Double>) -> Double {
+        Double((0..<samples.rows).filter { samples[$0, 0] + samples[$0, 1] > 0 }.count) / Double(samples.rows)
     }
 
     /// Fifty observations in one call: the chains of all of them run together, so the

@@ -1,5 +1,5 @@
 import Foundation
-import ILIInference
+@testable import ILIInference
 import XCTest
 
 /// The MCMC layer against targets whose moments are known: a correlated Gaussian, a
@@ -503,12 +503,37 @@ final class SamplingTests: XCTestCase {
             var rng = RandomSource(seed: 70)
             _ = try runMCMC(Self.settings(kind, warmup: 100), target: Self.banana(0.5), initial: Self.starts(20, 2, spread: 1, seed: 3),
                             groups: 1, count: 2000, rng: &rng, progress: { reports.append($0) })
-            // A run this short takes well under the 0.2 s between reports: only the last one.
-            XCTAssertLessThanOrEqual(reports.count, 3, "\(kind)")
             XCTAssertEqual(reports.last?.step, 200, "\(kind)")
             XCTAssertEqual(reports.last?.totalSteps, 200, "\(kind)")
             XCTAssertEqual(reports.last?.phase, .sampling, "\(kind)")
+            XCTAssertEqual(reports.map(\.step), reports.map(\.step).sorted(), "\(kind): steps go forward")
+            XCTAssertTrue(reports.allSatisfy { ($0.step < 100) == ($0.phase == .warmup) }, "\(kind): warm-up is the first 100 steps")
+            // However long the run took, reports came at most once per 0.2 s, plus the last one.
+            let elapsed = reports.last?.elapsedSeconds ?? 0
+            XCTAssertLessThanOrEqual(reports.count, Int(elapsed / 0.2) + 1, "\(kind)")
         }
+    }
+
+    /// The throttle on a clock the test moves: a report once `interval` has passed since the
+    /// last one, and always at the last step.
+    func testProgressThrottleReportsOncePerIntervalAndAtTheEnd() {
+        var now = 10.0
+        var reports: [SamplerProgress] = []
+        var throttle = ProgressThrottle({ reports.append($0) }, interval: 1, clock: { now })
+        for step in 1...30 {
+            now += 0.25
+            throttle.report(.sampling, step: step, of: 30)
+        }
+        // Every fourth step a full second has passed; step 30 is the last.
+        XCTAssertEqual(reports.map(\.step), [4, 8, 12, 16, 20, 24, 28, 30])
+        XCTAssertEqual(reports.map(\.elapsedSeconds), [1, 2, 3, 4, 5, 6, 7, 7.5])
+
+        // A run faster than the interval reports only its last step.
+        var still: [SamplerProgress] = []
+        var frozen = ProgressThrottle({ still.append($0) }, interval: 1, clock: { 5 })
+        for step in 1...50 { frozen.report(.warmup, step: step, of: 50) }
+        XCTAssertEqual(still.map(\.step), [50])
+        XCTAssertEqual(still.first?.phase, .warmup)
     }
 
     func testSettingsDecodeWithDefaultsForAbsentKeys() throws {

@@ -81,4 +81,55 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(summary.epochs, 3)
         XCTAssertEqual(summary.stoppedBecause, "max-epochs")
     }
+
+    /// Same seed, same trained weights, bit for bit, whatever the number of row threads and
+    /// whether ensemble members train side by side or one after another. The residual
+    /// classifiers split their rows into 512-row chunks over the threads: NRE-B's 200 pairs
+    /// × 10 atoms are 2,000 rows, NRE-C's 200 × (5 classes + 1) are 1,200.
+    func testSameSeedGivesTheSameWeightsForAnyThreadCountAndMemberSchedule() throws {
+        var rng = RandomSource(seed: 5)
+        let task = TwoMoons()
+        let (theta, x) = task.simulations(1200, rng: &rng)
+        let data = try SimulationDataset(theta: theta, x: x)
+        var settings = TrainingSettings()
+        settings.maxEpochs = 2
+        func ratioWeights(_ variant: RatioEstimationSettings.Variant, members: Int, width: Int, parallel: Bool = true,
+                          seed: UInt64 = 9) throws -> [[Float]] {
+            var s = settings
+            s.parallelMembers = parallel
+            return try RowParallelism.withWidth(width) {
+                let result = try NeuralRatioEstimation.train(
+                    configurations: Array(repeating: ClassifierConfiguration(parameterCount: 2, dataCount: 2), count: members),
+                    data: data, ratio: .init(variant: variant), settings: s, seed: seed, progress: TrainingProgress(quiet: true))
+                return result.ensemble.members.flatMap { $0.parameters.map(\.value.storage) }
+            }
+        }
+        let oneThread = try ratioWeights(.b, members: 1, width: 1)
+        XCTAssertNotEqual(try ratioWeights(.b, members: 1, width: 1, seed: 10), oneThread, "another seed trains other weights")
+        for width in [2, 3] {
+            XCTAssertTrue(try ratioWeights(.b, members: 1, width: width) == oneThread, "NRE-B on \(width) row threads")
+        }
+
+        // Two NRE-C members on two threads: side by side (one thread each) or one after the
+        // other (two threads each), against both on one thread.
+        let sequentialOneThread = try ratioWeights(.c, members: 2, width: 1, parallel: false)
+        XCTAssertTrue(try ratioWeights(.c, members: 2, width: 2, parallel: true) == sequentialOneThread, "members side by side")
+        XCTAssertTrue(try ratioWeights(.c, members: 2, width: 2, parallel: false) == sequentialOneThread, "members in turn, two threads each")
+
+        // NPE members of three kinds, side by side and in turn.
+        func densityWeights(width: Int, parallel: Bool) throws -> [[Float]] {
+            var s = settings
+            s.parallelMembers = parallel
+            var nsf = DensityEstimatorConfiguration.nsf(features: 2, context: 2)
+            nsf.transformCount = 2
+            return try RowParallelism.withWidth(width) {
+                let result = try NeuralPosteriorEstimation.train(
+                    configurations: [.maf(features: 2, context: 2), nsf, .mdn(features: 2, context: 2)],
+                    data: data, settings: s, seed: 11, progress: TrainingProgress(quiet: true))
+                return result.ensemble.members.flatMap { $0.parameters.map(\.value.storage) }
+            }
+        }
+        let inTurn = try densityWeights(width: 1, parallel: false)
+        XCTAssertTrue(try densityWeights(width: 3, parallel: true) == inTurn, "NPE members side by side")
+    }
 }

@@ -48,7 +48,8 @@ final class FlowTests: XCTestCase {
     }
 
     func testSampleThenLogProbAgreesWithBaseDensity() {
-        // For samples y = f⁻¹(z): log q(y) = log N(z) + log|det ∂z/∂y|, and f(y) = z.
+        // For samples y = f⁻¹(z): f(y) = z, and log q(y) = log N(z) + log|det ∂z/∂y|, with
+        // the determinant taken by finite differences of the map, not from the flow.
         for config in configurations(features: 3, context: 2) {
             var rng = RandomSource(seed: 11)
             let flow = ConditionalFlow<Float>(configuration: config, rng: &rng)
@@ -67,6 +68,34 @@ final class FlowTests: XCTestCase {
             // Same seed, same samples.
             var again = RandomSource(seed: 5)
             XCTAssertEqual(flow.sample(25, context: context, rng: &again), y)
+        }
+        for config in configurations(features: 3, context: 2) {
+            var rng = RandomSource(seed: 13)
+            let flow = ConditionalFlow<Double>(configuration: config, rng: &rng)
+            perturb(flow.parameters, seed: 14, scale: 0.1)
+            // A z-scoring that is not the identity, so its log-determinant counts too.
+            flow.featureStandardization = Standardization(mean: Matrix(rows: 1, cols: 3, repeating: 0.5),
+                                                          standardDeviation: Matrix([[2, 0.5, 1.5]]))
+            let context: Matrix<Double> = rng.normalMatrix(rows: 2, cols: 2)
+            var sampleRng = RandomSource(seed: 6)
+            let y = flow.sample(10, context: context, rng: &sampleRng)
+            var zRng = RandomSource(seed: 6)
+            let z: Matrix<Double> = zRng.normalMatrix(rows: 20, cols: 3)
+            let repeated = Matrix<Double>(rows: 20, cols: 2) { i, j in context[i / 10, j] }
+            let tape = Tape<Double>()
+            let logProb = flow.logProb(tape.constant(y), context: tape.constant(repeated)).value
+            XCTAssertEqual(logProb.rows, 20)
+            for i in 0..<20 {
+                let zi = (0..<3).map { z[i, $0] }
+                let baseLogDensity = -0.5 * zi.map { $0 * $0 }.reduce(0, +) - 1.5 * Foundation.log(2 * Double.pi)
+                let row = y.rows(at: [i]), rowContext = repeated.rows(at: [i])
+                let logDet = finiteDifferenceLogAbsDeterminant(at: row) { point in
+                    let t = Tape<Double>()
+                    return flow.transform(t.constant(point), context: t.constant(rowContext)).0.value
+                }
+                XCTAssertEqual(logProb.storage[i], baseLogDensity + logDet, accuracy: 1e-5,
+                               "\(config.kind) \(config.couplingMixing) sample \(i)")
+            }
         }
     }
 

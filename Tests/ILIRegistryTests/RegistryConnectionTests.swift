@@ -56,6 +56,75 @@ final class RegistryConnectionTests: XCTestCase {
         }
     }
 
+    /// The session ends after a batch's insert, before COMMIT: the registry cannot know
+    /// whether the server stored the batch, says so instead of retrying, and the batch
+    /// can be sent again.
+    func testAConnectionLostWhileCommittingSaysTheOutcomeIsUnknown() throws {
+        try Backend.requirePostgres()
+        try withRegistry(.postgres) { registry, scratch in
+            let (_, round) = try seedExperiment(registry)
+            let pid = try registry.read("test") { c in try c.query("SELECT pg_backend_pid()")[0].int64(0) }
+            // The batch is one chunk, so the statement after this hook is COMMIT.
+            registry.faultAfterInsertChunk = { _ in try self.terminate(pid, adminURL: scratch.url) }
+            let unknown = expectRegistryError(.commitOutcomeUnknown) {
+                try registry.appendSimulations(round: round.id, records(0..<10), worker: "w")
+            }
+            XCTAssertTrue(unknown?.message.contains("may or may not be stored") == true, "\(String(describing: unknown))")
+            registry.faultAfterInsertChunk = nil
+            guard case .lost = registry.connectionState else { return XCTFail("state \(registry.connectionState), expected lost") }
+            // Here the session died before COMMIT reached it, so the resent batch is all new.
+            XCTAssertEqual(try registry.appendSimulations(round: round.id, records(0..<10), worker: "w").inserted, 10)
+            XCTAssertEqual(try registry.round(id: round.id).validSimulations, 10)
+        }
+    }
+
+    /// A transaction whose connection breaks runs once more on a fresh connection, and
+    /// only once: a second break is reported, and the registry still works afterwards.
+    func testAConnectionLostAgainAfterReconnectingIsReportedNotRetriedForever() throws {
+        try Backend.requirePostgres()
+        try withRegistry(.postgres) { registry, scratch in
+            var runs = 0
+            let lost = expectRegistryError(.connectionLost) {
+                try registry.write("test") { c in
+                    runs += 1
+                    let pid = try c.query("SELECT pg_backend_pid()")[0].int64(0)
+                    try self.terminate(pid, adminURL: scratch.url)
+                    try c.run("SELECT 1")
+                }
+            }
+            XCTAssertEqual(runs, 2, "one run and one retry on a fresh connection")
+            XCTAssertTrue(lost?.message.contains("again after reconnecting") == true, "\(String(describing: lost))")
+            XCTAssertEqual(try registry.experiments().count, 0)
+            XCTAssertEqual(registry.connectionState, .connected)
+        }
+    }
+
+    /// PostgreSQL's deadlock and serialisation aborts (SQLSTATE 40P01, 40001) run the
+    /// transaction again, up to eight times; then the error is reported.
+    func testConflictsAreRetriedUpToTheCapThenReported() throws {
+        try Backend.requirePostgres()
+        try withRegistry(.postgres) { registry, _ in
+            var runs = 0
+            let refused = expectRegistryError(.database) {
+                try registry.write("test") { c in
+                    runs += 1
+                    try c.run("DO $$ BEGIN RAISE EXCEPTION 'forced conflict' USING ERRCODE = '40001'; END $$")
+                }
+            }
+            XCTAssertEqual(runs, 9, "the first run and eight retries")
+            XCTAssertTrue(refused?.message.contains("forced conflict") == true, "\(String(describing: refused))")
+
+            var tries = 0
+            let value = try registry.write("test") { c -> Int in
+                tries += 1
+                if tries < 3 { try c.run("DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$") }
+                return try c.query("SELECT 7")[0].int(0)
+            }
+            XCTAssertEqual(value, 7)
+            XCTAssertEqual(tries, 3, "a conflict that clears is retried until the transaction commits")
+        }
+    }
+
     func testAReadOnlyUserCanReadAnUpToDateRegistry() throws {
         try Backend.requirePostgres()
         try withRegistry(.postgres) { registry, scratch in
@@ -87,9 +156,10 @@ final class RegistryConnectionTests: XCTestCase {
         defer { admin.close() }
         XCTAssertTrue(try admin.query("SELECT pg_terminate_backend($1)", [.integer(pid)])[0].bool(0))
         // pg_terminate_backend only signals; wait until the session is gone.
-        for _ in 0..<100 {
-            if try admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [.integer(pid)])[0].int(0) == 0 { return }
-            Thread.sleep(forTimeInterval: 0.02)
+        let deadline = Date().addingTimeInterval(60)
+        while try admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [.integer(pid)])[0].int(0) > 0 {
+            guard Date() < deadline else { throw RegistryError(.io, "session \(pid) was still there a minute after pg_terminate_backend") }
+            Thread.sleep(forTimeInterval: 0.01)
         }
     }
 

@@ -4,18 +4,18 @@ import XCTest
 
 /// The back ends the registry tests run against. SQLite always; PostgreSQL when
 /// ILI_TEST_DATABASE_URL names a server. Without one its tests skip, unless
-/// ILI_REQUIRE_DATABASE=1 (set by CI) makes that a failure.
+/// ILI_REQUIRE_DATABASE=1 or ILI_REQUIRE_ALL=1 (both set by CI) makes that a failure.
 enum Backend: String, Sendable {
     case sqlite, postgres
 
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
     static var postgresURL: String? { environment["ILI_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } }
-    static var postgresRequired: Bool { environment["ILI_REQUIRE_DATABASE"] == "1" }
+    static var postgresRequired: Bool { environment["ILI_REQUIRE_DATABASE"] == "1" || environment["ILI_REQUIRE_ALL"] == "1" }
 
     static func requirePostgres() throws {
         guard postgresURL == nil else { return }
         if postgresRequired {
-            XCTFail("ILI_REQUIRE_DATABASE=1 but ILI_TEST_DATABASE_URL is unset: run the tests through ops/test")
+            XCTFail("PostgreSQL is required (ILI_REQUIRE_DATABASE or ILI_REQUIRE_ALL) but ILI_TEST_DATABASE_URL is unset: run the tests through ops/test")
         }
         throw XCTSkip("PostgreSQL tests need ILI_TEST_DATABASE_URL (ops/test starts a throwaway server)")
     }
@@ -40,7 +40,7 @@ struct ScratchDatabase: Sendable {
             cleanup = { try? FileManager.default.removeItem(at: dir) }
         case .postgres:
             guard let admin = Backend.postgresURL else {
-                throw RegistryError(.unavailable, "ILI_REQUIRE_DATABASE=1 but ILI_TEST_DATABASE_URL is unset: run the tests through ops/test")
+                throw RegistryError(.unavailable, "PostgreSQL tests need ILI_TEST_DATABASE_URL: run the tests through ops/test")
             }
             // The name is ours (hex digits), so it is safe to splice: CREATE DATABASE takes no bind parameters.
             let name = "ili_t_\(suffix)"

@@ -11,6 +11,7 @@ final class SQLiteRegistryTests: XCTestCase {
     func testExperimentsAreCreatedFoundAndListed() throws { try contract.experimentsAreCreatedFoundAndListed() }
     func testRoundsFollowTheirStateMachine() throws { try contract.roundsFollowTheirStateMachine() }
     func testAppendedPairsReadBackExactlyForTheirRoundsOnly() throws { try contract.appendedPairsReadBackExactlyForTheirRoundsOnly() }
+    func testTrainingReadsUseTheRoundIndex() throws { try contract.trainingReadsUseTheRoundIndex() }
     func testRetriedBatchStoresNothingTwice() throws { try contract.retriedBatchStoresNothingTwice() }
     func testBadInputIsRefusedWithTheTaskNamedAndNothingStored() throws { try contract.badInputIsRefusedWithTheTaskNamedAndNothingStored() }
     func testABatchThatFailsHalfwayLeavesNoRows() throws { try contract.aBatchThatFailsHalfwayLeavesNoRows() }

@@ -54,7 +54,7 @@ final class FileFormatTests: XCTestCase {
     }
 
     func testNPYInteroperatesWithNumPy() throws {
-        guard let python = pythonWithNumPy() else { throw XCTSkip("python3 with numpy not available") }
+        let python = try interoperabilityPython(importing: "numpy")
         let script = """
         import numpy as np, sys
         d = sys.argv[1]
@@ -167,13 +167,8 @@ final class FileFormatTests: XCTestCase {
         }
     }
 
-    /// Runs only where a Python with the `safetensors` package is found (`ILI_PYTHON`, or
-    /// python3 on PATH), e.g. `ILI_PYTHON=Benchmarks/.venv/bin/python ops/test`.
     func testSafeTensorsInteroperatesWithPythonSafetensors() throws {
-        let candidates = [ProcessInfo.processInfo.environment["ILI_PYTHON"]].compactMap { $0 } + pathCandidates("python3")
-        guard let python = candidates.first(where: {
-            FileManager.default.isExecutableFile(atPath: $0) && (try? run($0, ["-c", "import safetensors.numpy"])) == 0
-        }) else { throw XCTSkip("no python with the safetensors package (set ILI_PYTHON)") }
+        let python = try interoperabilityPython(importing: "safetensors.numpy")
         let script = """
         import sys, numpy as np
         from safetensors.numpy import load_file, save_file
@@ -193,14 +188,22 @@ final class FileFormatTests: XCTestCase {
 
     // MARK: helpers
 
-    func pythonWithNumPy() -> String? {
-        for candidate in ["/usr/bin/python3", "/usr/local/bin/python3"] + pathCandidates("python3") {
-            if FileManager.default.isExecutableFile(atPath: candidate),
-               (try? run(candidate, ["-c", "import numpy"])) == 0 {
-                return candidate
-            }
+    /// A Python that can import `module`: `ILI_PYTHON` (ops/test points it at a virtual
+    /// environment with numpy and safetensors), else a python3 on PATH. Without one the
+    /// test skips, unless ILI_REQUIRE_ALL=1 (set by CI) makes that a failure.
+    func interoperabilityPython(importing module: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let candidates = [environment["ILI_PYTHON"]].compactMap { $0 } + pathCandidates("python3") + ["/usr/bin/python3"]
+        if let python = candidates.first(where: {
+            FileManager.default.isExecutableFile(atPath: $0) && (try? run($0, ["-c", "import \(module)"])) == 0
+        }) {
+            return python
         }
-        return nil
+        let reason = "no Python that imports \(module) (ops/test makes one; or set ILI_PYTHON)"
+        if environment["ILI_REQUIRE_ALL"] == "1" {
+            XCTFail("ILI_REQUIRE_ALL=1 but there is \(reason)", file: file, line: line)
+        }
+        throw XCTSkip(reason)
     }
 
     func pathCandidates(_ name: String) -> [String] {
@@ -212,6 +215,7 @@ final class FileFormatTests: XCTestCase {
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
         return p.terminationStatus

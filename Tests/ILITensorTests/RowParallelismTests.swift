@@ -27,6 +27,41 @@ final class RowParallelismTests: XCTestCase {
     }
 }
 
+final class ThreadSettingTests: XCTestCase {
+    /// ILI_THREADS: a positive whole number is taken as written; anything else means every core.
+    func testILIThreadsIsParsedAsAPositiveWholeNumberElseEveryCore() {
+        XCTAssertEqual(RowParallelism.width(fromEnvironment: "3", cores: 2), 3)
+        XCTAssertEqual(RowParallelism.width(fromEnvironment: "1", cores: 8), 1)
+        for bad in [nil, "", "0", "-2", "two", "2.5", " 4", "4 "] as [String?] {
+            XCTAssertEqual(RowParallelism.width(fromEnvironment: bad, cores: 6), 6, "ILI_THREADS=\(bad ?? "unset")")
+        }
+        XCTAssertGreaterThanOrEqual(RowParallelism.processDefault, 1)
+    }
+
+    /// The doctor's CPU check: the flags line of /proc/cpuinfo, and what this build lacks on it.
+    func testCPUFlagsAreReadAndMissingFeaturesNamed() {
+        let cpuinfo = """
+            processor\t: 0
+            vendor_id\t: GenuineIntel
+            flags\t\t: fpu vme sse2 avx fma\tavx2 bmi2
+            bogomips\t: 4800.00
+
+            processor\t: 1
+            flags\t\t: fpu
+            """
+        XCTAssertEqual(BuildTarget.cpuFlags(fromCPUInfo: cpuinfo), ["fpu", "vme", "sse2", "avx", "fma", "avx2", "bmi2"])
+        XCTAssertEqual(BuildTarget.cpuFlags(fromCPUInfo: "processor : 0\n"), [])
+        if BuildTarget.assumesAVX2 {
+            XCTAssertEqual(BuildTarget.missingCPUFeatures(flags: ["sse2", "avx"]), ["avx2", "fma"])
+            XCTAssertEqual(BuildTarget.missingCPUFeatures(flags: ["sse2", "avx2"]), ["fma"])
+            XCTAssertEqual(BuildTarget.missingCPUFeatures(flags: ["avx2", "fma"]), [])
+        } else {
+            XCTAssertEqual(BuildTarget.missingCPUFeatures(flags: ["sse2"]), [], "a portable build assumes nothing")
+        }
+        XCTAssertEqual(BuildTarget.missingCPUFeatures(flags: []), [], "unknown flags are not a problem")
+    }
+}
+
 /// Per-index counters bumped from several threads; the lock guards `values`.
 private final class Counts: @unchecked Sendable {
     private let lock = NSLock()

@@ -51,6 +51,57 @@ final class CalibrationVerdictTests: XCTestCase {
         XCTAssertGreaterThan(report.tarp.area, 0)
     }
 
+    /// A posterior of the right width centred one posterior standard deviation off: SBC
+    /// sees the mean rank shifted rather than spread, and calls it biased. (The overall
+    /// verdict's direction is the majority of the failed checks, and both coverage checks
+    /// read a shifted posterior as over-confident, so the verdict says over-confident.)
+    func testShiftedMeanFailsSBCAsBiased() throws {
+        let task = Self.task
+        let shifted = GaussianPosterior(prior: task.prior, slope: task.posteriorShrinkage,
+                                        offset: task.posteriorVariance.squareRoot(), variance: task.posteriorVariance)
+        let report = try ValidationSuite(samplesPerPoint: 400, seed: 11).run(posterior: shifted, theta: Self.testSet.theta,
+                                                                           observations: Self.testSet.x)
+        XCTAssertFalse(report.verdict.passed)
+        let sbc = try XCTUnwrap(report.verdict.checks.first { $0.name == "sbc" })
+        XCTAssertFalse(sbc.passed, sbc.summary)
+        XCTAssertEqual(sbc.direction, .biased, sbc.summary)
+        // Every parameter's truths sit below the shifted posterior: mean credibility far under ½.
+        for p in report.sbc.parameters { XCTAssertLessThan(p.meanZ, -5) }
+    }
+
+    /// The predictive check at one observation: simulating at the exact posterior's draws
+    /// reproduces the observation; a posterior shifted by 1 (2.6 predictive standard
+    /// deviations) does not.
+    func testPosteriorPredictiveCheckAcceptsTheExactPosteriorAndRejectsAShiftedOne() throws {
+        let task = GaussianLinear(dimension: 3)
+        var rng = RandomSource(seed: 31)
+        let (_, x) = task.simulations(1, rng: &rng)
+        let exact = try PosteriorPredictiveCheck.run(posterior: GaussianPosterior(task: task), observation: x,
+                                                     simulator: task, count: 2000, rng: &rng)
+        XCTAssertEqual(exact.simulations, 2000)
+        // Predictive N(x/2, (0.05 + 0.1) I): standard error of a mean 0.39/√2000 ≈ 0.009.
+        for j in 0..<3 {
+            XCTAssertEqual(exact.predictiveMean[j], x[0, j] / 2, accuracy: 0.04, "component \(j)")
+            XCTAssertEqual(exact.predictiveStandardDeviation[j], 0.15.squareRoot(), accuracy: 0.03, "component \(j)")
+        }
+        XCTAssertGreaterThan(exact.jointTailProbability, 0.05)
+        XCTAssertTrue(exact.tailProbabilities.allSatisfy { $0 > 0.05 }, "\(exact.tailProbabilities)")
+
+        let shifted = GaussianPosterior(prior: task.prior, slope: 0.5, offset: 1, variance: 0.05)
+        let off = try PosteriorPredictiveCheck.run(posterior: shifted, observation: x, simulator: task, count: 2000, rng: &rng)
+        XCTAssertLessThan(off.jointTailProbability, 0.01)
+        XCTAssertTrue(off.quantiles.allSatisfy { $0 < 0.05 }, "x_o sits below the shifted predictive: \(off.quantiles)")
+
+        XCTAssertThrowsError(try PosteriorPredictiveCheck.run(posterior: GaussianPosterior(task: task), observation: x.rows(at: [0, 0]),
+                                                              simulator: task, rng: &rng)) { error in
+            XCTAssertTrue("\(error)".contains("one observation"), "\(error)")
+        }
+        XCTAssertThrowsError(try PosteriorPredictiveCheck.run(posterior: GaussianPosterior(task: task), observation: x,
+                                                              simulator: GaussianLinear(dimension: 2), rng: &rng)) { error in
+            XCTAssertTrue("\(error)".contains("the simulator maps θ of width 2"), "\(error)")
+        }
+    }
+
     func testReportRoundTripsThroughJSON() throws {
         let report = try report(varianceScale: 1)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ili-validation-\(UUID().uuidString).json").path

@@ -44,6 +44,40 @@ final class PlotTests: XCTestCase {
         XCTAssertTrue(svg.texts.contains("reference"))
     }
 
+    /// The truth lines sit at the true values: each histogram's line and each pair panel's
+    /// cross-hair, against the pixel positions the panels' own tick labels give those values.
+    func testCornerPlotDrawsTheTruthAtTheTrueValues() throws {
+        var rng = RandomSource(seed: 9)
+        let samples = Matrix<Double>(rows: 3000, cols: 3) { _, j in Double(j) + rng.normal() }
+        let truth = [0.2, 1.1, 2.3]
+        let svg = try inspect(CornerPlot(series: [.init(label: "q", samples: samples)], truth: truth).render(), "corner-truth.svg")
+        let d = 3
+        // Bottom-row panels carry the x ticks of their column; left-column panels the y ticks of their row.
+        func xAxis(_ j: Int) throws -> (Double) -> Double {
+            let panel = j == d - 1 ? svg.group(class: "histogram", "data-parameter", "\(j)") : svg.group(class: "contours", "data-parameters", "\(j),\(d - 1)")
+            return try XCTUnwrap(panel.flatMap { svg.axis(false, ofPanel: $0) }, "no x ticks for column \(j)")
+        }
+        func yAxis(_ i: Int) throws -> (Double) -> Double {
+            try XCTUnwrap(svg.group(class: "contours", "data-parameters", "0,\(i)").flatMap { svg.axis(true, ofPanel: $0) }, "no y ticks for row \(i)")
+        }
+        for j in 0..<d {
+            let x = try xAxis(j)(truth[j])
+            let histogram = try XCTUnwrap(svg.group(class: "histogram", "data-parameter", "\(j)"))
+            let line = try XCTUnwrap(svg.descendants(of: histogram).first { $0.classes.contains("truth") })
+            XCTAssertEqual(try XCTUnwrap(line.number("x1")), x, accuracy: 0.02, "histogram \(j)")
+            XCTAssertEqual(try XCTUnwrap(line.number("x2")), x, accuracy: 0.02, "histogram \(j) is vertical")
+        }
+        for i in 1..<d {
+            for j in 0..<i {
+                let panel = try XCTUnwrap(svg.group(class: "contours", "data-parameters", "\(j),\(i)"))
+                let crossHair = svg.descendants(of: panel)
+                let marker = try XCTUnwrap(crossHair.first { $0.name == "circle" && $0.parent.map { svg.elements[$0].classes.contains("truth") } == true })
+                XCTAssertEqual(try XCTUnwrap(marker.number("cx")), try xAxis(j)(truth[j]), accuracy: 0.02, "panel \(j),\(i) x")
+                XCTAssertEqual(try XCTUnwrap(marker.number("cy")), try yAxis(i)(truth[i]), accuracy: 0.02, "panel \(j),\(i) y")
+            }
+        }
+    }
+
     func testSingleParameterCornerPlot() throws {
         var rng = RandomSource(seed: 10)
         let samples = Matrix<Double>(rows: 500, cols: 1) { _, _ in rng.normal() }
@@ -60,6 +94,30 @@ final class PlotTests: XCTestCase {
         XCTAssertEqual(svg.count(class: "bar"), 3 * report.sbc.bins)
     }
 
+    /// Each bar rises from zero to its bin's count of ranks, counted here from the ranks
+    /// themselves (rank r of L falls in bin ⌊r·B/(L+1)⌋), on the panel's own y axis.
+    func testRankHistogramBarsAreAsHighAsTheRankCounts() throws {
+        let (report, _) = Self.report
+        let svg = try inspect(CalibrationPlots.rankHistograms(report.sbc), "sbc-bars.svg")
+        let bins = report.sbc.bins, l = report.sbc.samplesPerPoint
+        for (j, parameter) in report.sbc.parameters.enumerated() {
+            var counts = [Int](repeating: 0, count: bins)
+            for r in parameter.ranks { counts[r * bins / (l + 1)] += 1 }
+            XCTAssertEqual(counts.reduce(0, +), 120)
+            XCTAssertGreaterThan(Set(counts).count, 2, "parameter \(j): the counts should differ between bins for the test to mean something")
+            let panel = try XCTUnwrap(svg.group(class: "rank-histogram", "data-parameter", "\(j)"))
+            let y = try XCTUnwrap(svg.axis(true, ofPanel: panel), "panel \(j) has no y ticks")
+            let bars = svg.descendants(of: panel).filter { $0.classes.contains("bar") }
+                .sorted { ($0.number("x") ?? 0) < ($1.number("x") ?? 0) }
+            XCTAssertEqual(bars.count, bins)
+            for (b, bar) in bars.enumerated() {
+                let top = try XCTUnwrap(bar.number("y")), height = try XCTUnwrap(bar.number("height"))
+                XCTAssertEqual(top, y(Double(counts[b])), accuracy: 0.03, "parameter \(j), bin \(b): top")
+                XCTAssertEqual(top + height, y(0), accuracy: 0.03, "parameter \(j), bin \(b): base")
+            }
+        }
+    }
+
     func testCoveragePlotHasCurvesBandAndDiagonal() throws {
         let (report, _) = Self.report
         let svg = try inspect(CalibrationPlots.coverage(report.coverage), "coverage.svg")
@@ -68,6 +126,15 @@ final class PlotTests: XCTestCase {
         XCTAssertEqual(svg.count(class: "band"), 1)
         XCTAssertEqual(svg.count(class: "diagonal"), 1)
         XCTAssertEqual(svg.count(class: "coverage-point"), 19)
+        // Each point at (credible level, covered fraction) on the plot's axes.
+        let panel = try XCTUnwrap(svg.indices(class: "coverage-plot", element: "g").first)
+        let x = try XCTUnwrap(svg.axis(false, ofPanel: panel)), y = try XCTUnwrap(svg.axis(true, ofPanel: panel))
+        let points = svg.all(class: "coverage-point")
+        let hpd = try XCTUnwrap(report.coverage.highestDensity)
+        for (k, point) in points.enumerated() {
+            XCTAssertEqual(try XCTUnwrap(point.number("cx")), x(report.coverage.levels[k]), accuracy: 0.02, "level \(k)")
+            XCTAssertEqual(try XCTUnwrap(point.number("cy")), y(hpd[k]), accuracy: 0.02, "level \(k)")
+        }
     }
 
     func testTARPPlotHasCurveAndBand() throws {
@@ -89,8 +156,8 @@ final class PlotTests: XCTestCase {
     func testTrainingCurvesFromTrainingFile() throws {
         let json = """
             {"formatVersion": 1, "members": [
-              {"index": 0, "summary": {"trainingCurve": [-3, -2, -1.5, -1.2], "validationCurve": [-3.1, -2.2, -1.7, -1.75], "bestEpoch": 2}},
-              {"index": 1, "summary": {"trainingCurve": [-2.5, -1.9, -1.4], "validationCurve": [-2.6, -2.0, -1.6], "bestEpoch": 2}}
+              {"index": 0, "summary": {"trainingCurve": [-3, -2, -1.5, -1.2], "validationCurve": [-3.1, -2.2, -1.7, -1.75], "bestEpoch": 3}},
+              {"index": 1, "summary": {"trainingCurve": [-2.5, -1.9, -1.4], "validationCurve": [-2.6, -2.0, -1.6], "bestEpoch": 3}}
             ]}
             """
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("training-\(UUID().uuidString).json").path
@@ -98,11 +165,18 @@ final class PlotTests: XCTestCase {
         try json.write(toFile: path, atomically: true, encoding: .utf8)
         let curves = try TrainingCurve.read(fromTrainingFile: path)
         XCTAssertEqual(curves.map(\.label), ["member 0", "member 1"])
+        // training.json counts epochs from 1, as the trainer does; the curve indexes from 0.
         XCTAssertEqual(curves[0].bestEpoch, 2)
         let svg = try inspect(TrainingCurve.plot(curves), "training.svg")
         XCTAssertEqual(svg.count(class: "validation-curve"), 2)
         XCTAssertEqual(svg.count(class: "training-curve"), 2)
         XCTAssertEqual(svg.count(class: "best-epoch"), 2)
+        // The kept epoch is circled where it is: epoch 3 of member 0, at its best validation score.
+        let panel = try XCTUnwrap(svg.indices(class: "training-plot", element: "g").first)
+        let x = try XCTUnwrap(svg.axis(false, ofPanel: panel)), y = try XCTUnwrap(svg.axis(true, ofPanel: panel))
+        let circle = try XCTUnwrap(svg.all(class: "best-epoch").first)
+        XCTAssertEqual(try XCTUnwrap(circle.number("cx")), x(3), accuracy: 0.02)
+        XCTAssertEqual(try XCTUnwrap(circle.number("cy")), y(-1.7), accuracy: 0.02)
     }
 
     func testNiceTicks() {

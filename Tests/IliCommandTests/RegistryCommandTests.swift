@@ -101,4 +101,112 @@ final class RegistryCommandTests: ScratchDirectoryTestCase {
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(object["schemaVersion"] as? Int, 2)
     }
+
+    /// `--json` on every subcommand prints one JSON document that says what the text does.
+    func testEverySubcommandPrintsJSON() throws {
+        let registry = try Registry(url: url)
+        let round = try registry.rounds(experiment: "gauss")[0]
+        let job = try registry.enqueueTrainingJob(round: round.id, member: 0, config: #"{"seed": 3}"#)
+        let model = try registry.modelVersions(experiment: "gauss")[0]
+        registry.close()
+
+        func json(_ arguments: [String]) throws -> Any {
+            let result = try ili(arguments + ["--json"])
+            XCTAssertEqual(result.status, 0, "\(arguments): \(result.stderr)")
+            return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+        }
+        let initialised = try XCTUnwrap(try json(["init"]) as? [String: Any])
+        XCTAssertEqual(initialised["schemaVersion"] as? Int, 1)
+        let experiments = try XCTUnwrap(try json(["experiments"]) as? [[String: Any]])
+        XCTAssertEqual(experiments.map { $0["name"] as? String }, ["gauss"])
+        XCTAssertEqual(experiments.first?["thetaDimension"] as? Int, 2)
+        let rounds = try XCTUnwrap(try json(["rounds", "--experiment", "gauss"]) as? [[String: Any]])
+        XCTAssertEqual(rounds.first?["status"] as? String, "simulating")
+        XCTAssertEqual(rounds.first?["validSimulations"] as? Int, 5)
+        let models = try XCTUnwrap(try json(["models", "--experiment", "gauss"]) as? [[String: Any]])
+        XCTAssertEqual(models.first?["id"] as? String, "model-\(model.id)")
+        let posteriors = try XCTUnwrap(try json(["posteriors", "--experiment", "gauss"]) as? [[String: Any]])
+        XCTAssertEqual(posteriors.map { $0["id"] as? String }, ["posterior-\(posteriorId)"])
+        let latest = try XCTUnwrap(try json(["latest", "--experiment", "gauss"]) as? [String: Any])
+        XCTAssertEqual(latest["id"] as? String, "posterior-\(posteriorId)")
+
+        let experiment = try XCTUnwrap(try json(["show", "gauss"]) as? [String: Any])
+        XCTAssertEqual((experiment["rounds"] as? [[String: Any]])?.count, 1)
+        XCTAssertEqual((try json(["show", "experiment-\(round.experimentId)"]) as? [String: Any])?["name"] as? String, "gauss")
+        let shownRound = try XCTUnwrap(try json(["show", "round-\(round.id)"]) as? [String: Any])
+        XCTAssertEqual((shownRound["trainingJobs"] as? [[String: Any]])?.first?["id"] as? String, "job-\(job.id)")
+        XCTAssertEqual((try json(["show", "model-\(model.id)"]) as? [String: Any])?["weightsSHA256"] as? String, model.weightsSHA256)
+        let shownPosterior = try XCTUnwrap(try json(["show", "posterior-\(posteriorId)"]) as? [String: Any])
+        XCTAssertEqual(shownPosterior["calibrated"] as? Bool, true)
+        let shownJob = try XCTUnwrap(try json(["show", "job-\(job.id)"]) as? [String: Any])
+        XCTAssertEqual(shownJob["status"] as? String, "queued")
+        XCTAssertEqual((shownJob["config"] as? [String: Any])?["seed"] as? Int, 3)
+
+        let exported = try XCTUnwrap(try json(["export", "posterior-\(posteriorId)", path("json-export")]) as? [String: Any])
+        XCTAssertEqual(exported["files"] as? [String], ["posterior.json", "training.json", "members/0.safetensors"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("json-export/posterior.json")))
+
+        let bench = try XCTUnwrap(try json(["bench", "--pairs", "20", "--batch", "10", "--repeats", "1"]) as? [String: Any])
+        XCTAssertEqual(bench["pairs"] as? Int, 20)
+        XCTAssertEqual((bench["ingestPairsPerSecond"] as? [Double])?.count, 1)
+    }
+
+    /// A posterior trained by `ili train`, stored in the registry through the library and
+    /// exported by `ili registry export`, samples exactly as the directory it came from.
+    /// (NPE: an exported NLE or NRE posterior would lose the sampler and ratio settings
+    /// that `ili train` writes beside the members.)
+    func testAnExportedPosteriorSamplesAsTheTrainedDirectoryDoes() throws {
+        var rng = RandomSource(seed: 1)
+        let theta = Matrix<Double>(rows: 600, cols: 2) { _, _ in rng.uniform(in: -1.0, 1.0) }
+        let x = Matrix<Float>(rows: 600, cols: 3) { i, j in Float(theta[i, j % 2] + 0.1 * rng.normal()) }
+        try NPYFile.write(theta, to: path("theta.npy"))
+        try NPYFile.write(x, to: path("x.npy"))
+        try NPYFile.write(Matrix<Float>([[0.2, -0.3, 0.2], [0.5, 0.5, 0.5]]), to: path("obs.npy"))
+        try """
+            prior:
+              uniform: {low: [-1, -1], high: [1, 1]}
+            data: {theta: theta.npy, x: x.npy}
+            inference:
+              method: npe
+              estimators:
+                - {model: maf, hidden_features: 20, num_transforms: 2}
+                - {model: mdn, num_components: 3}
+            train: {batch_size: 100, max_epochs: 3}
+            seed: 7
+            out: trained
+            """.write(toFile: path("run.yaml"), atomically: true, encoding: .utf8)
+        let train = try BinaryRunner.run(["train", path("run.yaml"), "--quiet"])
+        XCTAssertEqual(train.status, 0, train.stdout + train.stderr)
+
+        // Into the registry: the experiment with the trained prior, one model version per
+        // member with its estimator and weights file, and the posterior with its weights.
+        let manifest = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("trained/posterior.json")))) as? [String: Any])
+        func text(_ object: Any) throws -> String { String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) }
+        let registry = try Registry(url: url)
+        _ = try registry.createExperiment(ExperimentSpec(name: "trained", prior: try text(try XCTUnwrap(manifest["prior"])),
+                                                         thetaDimension: 2, xShape: [3]))
+        let round = try registry.openRound(experiment: "trained", strategy: "prior", targetCount: 600)
+        let members = try XCTUnwrap(manifest["members"] as? [[String: Any]])
+        XCTAssertEqual(members.count, 2)
+        var stored: [(Int64, Double)] = []
+        for (k, member) in members.enumerated() {
+            let weights = try Data(contentsOf: URL(fileURLWithPath: path("trained/" + (try XCTUnwrap(member["weights"] as? String)))))
+            let version = try registry.registerModelVersion(ModelVersionSpec(
+                round: round.id, method: "NPE", estimator: try text(try XCTUnwrap(member["estimator"])), member: k, weights: [UInt8](weights)))
+            stored.append((version.id, try XCTUnwrap(member["weight"] as? Double)))
+        }
+        let posterior = try registry.createPosterior(members: stored)
+        registry.close()
+
+        let export = try ili(["export", "posterior-\(posterior.id)", path("exported")])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        for (name, directory) in [("a", "trained"), ("b", "exported")] {
+            let sampled = try BinaryRunner.run(["sample", "--posterior", path(directory), "--obs", path("obs.npy"),
+                                                "--num-samples", "400", "--out", path("\(name).npy"), "--seed", "4"])
+            XCTAssertEqual(sampled.status, 0, "\(directory): " + sampled.stdout + sampled.stderr)
+        }
+        let fromTraining = try NPYFile.read(path("a.npy")), fromExport = try NPYFile.read(path("b.npy"))
+        XCTAssertEqual(fromExport.shape, [800, 2])
+        XCTAssertEqual(fromExport.values, fromTraining.values, "same seed, same samples from the export as from the trained directory")
+    }
 }

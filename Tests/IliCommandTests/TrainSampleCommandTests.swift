@@ -106,4 +106,23 @@ final class TrainSampleCommandTests: ScratchDirectoryTestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("narrow.npy") && result.stderr.contains("width 3"), result.stderr)
     }
+
+    /// `ili plot training` draws every member's curves from a trained directory, circling
+    /// the epoch each kept; a directory without training.json is named in the error.
+    func testPlotTrainingDrawsEveryMember() throws {
+        XCTAssertEqual(try BinaryRunner.run(["train", try writeConfig(goodConfig), "--quiet"]).status, 0)
+        let result = try BinaryRunner.run(["plot", "training", "--training", path("runs/small"), "--out", path("curves.svg")])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("(3 curves)"), result.stdout)
+        let svg = try String(contentsOfFile: path("curves.svg"), encoding: .utf8)
+        for (name, count) in [("validation-curve", 3), ("training-curve", 3), ("best-epoch", 3)] {
+            XCTAssertEqual(svg.components(separatedBy: "class=\"\(name)\"").count - 1, count, name)
+        }
+        XCTAssertTrue(svg.contains("member 2 validation"), "one legend entry per member")
+
+        let missing = try BinaryRunner.run(["plot", "training", "--training", path("nowhere"), "--out", path("x.svg")])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("nowhere"), missing.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.svg")))
+    }
 }

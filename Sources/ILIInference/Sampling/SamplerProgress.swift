@@ -35,15 +35,20 @@ public struct SamplerProgress: Sendable {
 struct ProgressThrottle {
     let callback: ((SamplerProgress) -> Void)?
     let interval: Double
-    private let start = DispatchTime.now().uptimeNanoseconds
+    /// Seconds on a monotonic clock; tests pass a clock they advance themselves.
+    private let clock: () -> Double
+    private let start: Double
     private var lastReport = 0.0
 
-    init(_ callback: ((SamplerProgress) -> Void)?, interval: Double = 0.2) {
+    init(_ callback: ((SamplerProgress) -> Void)?, interval: Double = 0.2,
+         clock: @escaping () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }) {
         self.callback = callback
         self.interval = interval
+        self.clock = clock
+        start = clock()
     }
 
-    var elapsedSeconds: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+    var elapsedSeconds: Double { clock() - start }
 
     mutating func report(_ phase: SamplerProgress.Phase, step: Int, of total: Int) {
         guard let callback else { return }

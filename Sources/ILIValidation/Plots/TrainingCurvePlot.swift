@@ -39,8 +39,9 @@ public struct TrainingCurve: Sendable, Equatable {
                 throw ValidationSuiteError("\(path): member \(k) has no summary.trainingCurve and summary.validationCurve")
             }
             let index = member["index"] as? Int ?? k
+            // training.json counts epochs from 1 (the trainer's bestEpoch); the curve from 0.
             return TrainingCurve(label: "member \(index)", training: training, validation: validation,
-                                 bestEpoch: summary["bestEpoch"] as? Int)
+                                 bestEpoch: (summary["bestEpoch"] as? Int).map { $0 - 1 })
         }
     }
 
