@@ -143,17 +143,17 @@ extension Registry {
 }
 
 extension Registry {
-    /// Returns round `round`'s running jobs held by any worker other than `worker` to the
-    /// queue. For a coordinator that holds its experiment alone (an embedded `ili run`
-    /// resuming after a crash): the jobs its dead predecessor held would otherwise wait for
-    /// their heartbeats to go stale.
+    /// Returns round `round`'s running jobs to the queue: those `worker` holds (a trainer
+    /// that stops without finishing them), or with `worker` nil all of them (a coordinator
+    /// that holds its experiment alone, resuming after a crash: the jobs its dead
+    /// predecessor held would otherwise wait for their heartbeats to go stale).
     @discardableResult
-    public func releaseTrainingJobs(round: Int64, heldByOtherThan worker: String) throws -> Int {
+    public func releaseTrainingJobs(round: Int64, heldBy worker: String?) throws -> Int {
         try write("releasing the training jobs of round \(round)") { c in
             try c.run("""
                 UPDATE training_jobs SET status = 'queued', claimed_by = NULL, heartbeat_at = NULL
-                WHERE round_id = $1 AND status = 'running' AND claimed_by <> $2
-                """, [.integer(round), .text(worker)])
+                WHERE round_id = $1 AND status = 'running' AND ($2 IS NULL OR claimed_by = $2)
+                """, [.integer(round), worker.map(SQLValue.text) ?? .null])
         }
     }
 

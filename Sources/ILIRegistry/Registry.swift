@@ -29,6 +29,11 @@ public final class Registry: @unchecked Sendable {
         set { lock.withLock { faultHook = newValue } }
     }
     private var faultHook: ((Int) throws -> Void)?
+    private var busyNanoseconds: UInt64 = 0
+
+    /// Seconds this registry has spent in transactions (connecting included), for callers
+    /// that report what recording costs them.
+    public var busySeconds: Double { lock.withLock { Double(busyNanoseconds) / 1e9 } }
 
     /// Where `perform(_:)` runs its bodies (internal so that tests can tell they ran here).
     let queue: DispatchQueue
@@ -94,7 +99,11 @@ public final class Registry: @unchecked Sendable {
     /// connection broke before COMMIT.
     func transaction<T>(write: Bool, _ what: @autoclosure () -> String, _ body: (SQLConnection) throws -> T) throws -> T {
         lock.lock()
-        defer { lock.unlock() }
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer {
+            busyNanoseconds += DispatchTime.now().uptimeNanoseconds - started
+            lock.unlock()
+        }
         var attempt = 0
         var conflicts = 0
         while true {

@@ -28,10 +28,14 @@ struct RegistryExperiments: ParsableCommand {
 struct RegistryRounds: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rounds",
-        abstract: "List an experiment's rounds with their status and simulation counts.",
+        abstract: "List an experiment's rounds: status, simulations, timing, posterior and verdict.",
         discussion: """
             Status is one of planned, simulating, training, validating, done, failed. VALID and \
-            INVALID count the stored simulations; TARGET is how many the round asked for.
+            INVALID count the stored training simulations; TARGET is how many the round asked \
+            for; TEST counts its valid held-out test simulations. SECONDS is the time from \
+            opening the round to finishing it (or until now). POSTERIOR is the round's posterior, \
+            VERDICT its stored verdict (passed, failed, or - when not judged) and CALIBRATED \
+            whether a passing verdict marked it.
             """
     )
 
@@ -42,10 +46,27 @@ struct RegistryRounds: ParsableCommand {
         let registry = try options.open()
         defer { registry.close() }
         let rounds = try registry.rounds(experiment: experiment)
-        if options.json { return try RegistryOutput.print(json: rounds.map { RegistryOutput.object($0, experiment: experiment) }) }
-        print(RegistryOutput.table(["ID", "ROUND", "STATUS", "STRATEGY", "VALID", "INVALID", "TARGET", "UPDATED"], rounds.map {
-            [RecordName(.round, $0.id).text, String($0.index), $0.status.rawValue, $0.strategy, String($0.validSimulations),
-             String($0.invalidSimulations), String($0.targetCount), RegistryOutput.time($0.updatedAt)]
+        let outcomes = try rounds.map { round -> RoundOutcome in
+            guard let posterior = try registry.posteriors(round: round.id).last else { return RoundOutcome() }
+            let verdict = try registry.validationResults(posterior: posterior.id).last { $0.metric == "verdict" }
+            return RoundOutcome(posterior: posterior, verdict: verdict)
+        }
+        if options.json {
+            return try RegistryOutput.print(json: zip(rounds, outcomes).map { round, outcome in
+                var object = RegistryOutput.object(round, experiment: experiment)
+                object["seconds"] = outcome.seconds(round)
+                object["posterior"] = outcome.posterior.map { RecordName(.posterior, $0.id).text } ?? NSNull()
+                object["verdictPassed"] = outcome.verdict.map(\.passed) ?? NSNull()
+                object["calibrated"] = outcome.posterior?.calibrated ?? false
+                return object
+            })
+        }
+        print(RegistryOutput.table(["ID", "ROUND", "STATUS", "STRATEGY", "VALID", "INVALID", "TARGET", "TEST", "SECONDS", "POSTERIOR",
+                                    "VERDICT", "CALIBRATED", "UPDATED"], zip(rounds, outcomes).map { r, o in
+            [RecordName(.round, r.id).text, String(r.index), r.status.rawValue, r.strategy, String(r.validSimulations),
+             String(r.invalidSimulations), String(r.targetCount), String(r.validTestSimulations), String(format: "%.1f", o.seconds(r)),
+             o.posterior.map { RecordName(.posterior, $0.id).text } ?? "-", o.verdict.map { $0.passed ? "passed" : "failed" } ?? "-",
+             o.posterior.map { $0.calibrated ? "yes" : "no" } ?? "-", RegistryOutput.time(r.updatedAt)]
         }))
     }
 }
@@ -98,4 +119,13 @@ struct RegistryPosteriors: ParsableCommand {
              $0.calibrated ? "yes" : "no", RegistryOutput.time($0.createdAt)]
         }))
     }
+}
+
+/// What became of a round: its posterior and that posterior's stored verdict.
+private struct RoundOutcome {
+    var posterior: RegisteredPosterior?
+    var verdict: ValidationResult?
+
+    /// Seconds from opening the round to finishing it, or until now while it runs.
+    func seconds(_ round: Round) -> Double { (round.finishedAt ?? Date()).timeIntervalSince(round.createdAt) }
 }

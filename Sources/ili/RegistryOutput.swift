@@ -45,6 +45,7 @@ enum RegistryOutput {
         ["id": RecordName(.round, r.id).text, "experiment": experiment, "index": r.index, "strategy": r.strategy,
          "proposal": json(r.proposal), "targetCount": r.targetCount, "status": r.status.rawValue,
          "failure": r.failure ?? NSNull(), "validSimulations": r.validSimulations, "invalidSimulations": r.invalidSimulations,
+         "validTestSimulations": r.validTestSimulations, "invalidTestSimulations": r.invalidTestSimulations,
          "createdAt": time(r.createdAt), "updatedAt": time(r.updatedAt), "finishedAt": r.finishedAt.map(time) ?? NSNull()]
     }
 

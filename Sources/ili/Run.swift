@@ -72,6 +72,8 @@ struct Run: ParsableCommand {
             lines.append("experiment \(s.experiment): \(s.roundsDone) of \(s.roundsWanted) rounds done")
         }
         lines.append("registry: \(s.registry)")
+        lines.append(String(format: "time in the registry: %.2f s of %.1f s (%.1f%%)", s.registrySeconds, s.seconds,
+                            100 * s.registrySeconds / max(s.seconds, 1e-9)))
         if let id = s.latestPosterior, let directory = s.latestDirectory {
             let verdict = s.latestCalibrated.map { $0 ? "calibrated" : "NOT calibrated (see its validation.json)" } ?? "not validated"
             lines.append("latest posterior: posterior-\(id), \(verdict)")

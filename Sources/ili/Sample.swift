@@ -43,7 +43,7 @@ struct Sample: ParsableCommand {
             """
     )
 
-    @Option(help: "A posterior directory (from `ili train` or `ili registry export`).") var posterior: String
+    @OptionGroup(title: "Which posterior") var source: PosteriorSource
     @Option(help: "The observation(s), .npy.") var obs: String
     @Option(name: .customLong("num-samples"), help: "Samples per observation.") var numSamples: Int = 10_000
     @Option(help: "Where to write the samples (.npy).") var out: String
@@ -56,7 +56,7 @@ struct Sample: ParsableCommand {
     }
 
     func run() throws {
-        let model = try loadPosterior(from: posterior)
+        let (model, description) = try source.load()
         let file = try NPYFile.read(obs)
         var observations = file.matrix(as: Double.self)
         if file.isOneDimensional { observations = Matrix(rows: 1, cols: observations.count, observations.storage) }
@@ -80,7 +80,7 @@ struct Sample: ParsableCommand {
                 }
             }
         } else if !mcmc.isEmpty {
-            throw CommandFailure("\(posterior) is an NPE posterior, which is sampled directly; --sampler, --chains, --warmup, --thin and --oversampling are for NLE and NRE posteriors")
+            throw CommandFailure("\(description) is an NPE posterior, which is sampled directly; --sampler, --chains, --warmup, --thin and --oversampling are for NLE and NRE posteriors")
         }
         var rng = RandomSource(seed: seed)
         let start = Date()

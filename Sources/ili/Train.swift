@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import ILIInference
+import ILIRegistry
+import ILIRounds
 
 /// `ili train CONFIG.yaml`: learns a posterior from simulation files.
 struct Train: ParsableCommand {
@@ -17,6 +19,12 @@ struct Train: ParsableCommand {
             counted (and refused when they are most rows), a small dataset is warned about, and \
             `out` must be writable and new or empty; --overwrite replaces a posterior already \
             there (with its validation results and plots).
+
+            With --registry URL the posterior is also recorded there, as a new round (strategy \
+            `files`) of --experiment (default: the name of `out`): the simulations it trained on, \
+            one training job and model version per member, and the posterior, whose registry ids \
+            are written into the posterior directory. `ili validate --registry` then records its \
+            verdict.
 
             Example configuration:
 
@@ -37,9 +45,20 @@ struct Train: ParsableCommand {
     @Argument(help: "The run configuration (YAML).") var config: String
     @Flag(name: .shortAndLong, help: "No progress lines, only the final summary.") var quiet = false
     @Flag(help: "Replace a posterior already in `out` (and its validation results and plots).") var overwrite = false
+    @Option(help: ArgumentHelp("Also record the posterior in this registry (postgresql://… or sqlite:PATH).", valueName: "url"))
+    var registry: String?
+    @Option(help: ArgumentHelp("The experiment to record it under (default: the name of `out`).", valueName: "name"))
+    var experiment: String?
+
+    func validate() throws {
+        if experiment != nil && registry == nil { throw ValidationError("--experiment names where --registry records; give --registry URL too") }
+    }
 
     func run() throws {
         let run = try TrainConfiguration.load(path: config)
+        // Open the registry first: an unreachable one is found before any training.
+        let registry = try self.registry.map { try Registry(url: $0) }
+        defer { registry?.close() }
         let display = TerminalDisplay(quiet: quiet)
         let (data, warnings) = try FileTrainer.prepare(run, replacing: overwrite)
         for warning in warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
@@ -57,5 +76,12 @@ struct Train: ParsableCommand {
                          scoreName, sign * s.bestValidationScore, outcome.weights[k], s.seconds))
         }
         print("posterior written to \(outcome.directory)")
+        if let registry {
+            let name = experiment ?? URL(fileURLWithPath: run.outputDirectory).lastPathComponent
+            let posterior = try FileTrainingRecording.record(outcome, data: data, configuration: run, experiment: name, registry: registry)
+            // The directory now is that registered posterior: rewrite it with the registry's ids.
+            try RegistryArchives.archive(registry, id: posterior.id).write(to: outcome.directory, replacing: true)
+            print("recorded as posterior-\(posterior.id) of experiment \(name) in \(registry.url.redacted)")
+        }
     }
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import ILIInference
 import ILITensor
+import ILIRegistry
+import ILIRounds
 import ILIValidation
 
 /// `ili validate`: the calibration checks of a trained posterior on held-out simulations.
@@ -31,6 +33,10 @@ struct Validate: ParsableCommand {
             training curves when the posterior directory has a training.json) into the \
             posterior directory, or into --out.
 
+            With --registry URL, the posterior must be a registered one (trained by `ili run` or \
+            `ili train --registry`, or exported from the registry): every check and the verdict \
+            are stored with it, and a passing verdict marks it calibrated.
+
             Exit status: 0 when every check passed, 2 when the posterior is not calibrated, \
             1 when validation could not run.
 
@@ -42,9 +48,18 @@ struct Validate: ParsableCommand {
     @OptionGroup var inputs: ValidateInputs
     @OptionGroup var settings: ValidateSettings
     @OptionGroup var thresholds: ValidateThresholds
+    @Option(help: ArgumentHelp("Record the checks and the verdict in this registry (the posterior must be registered there).",
+                               valueName: "url"))
+    var registry: String?
 
     func run() throws {
-        let posterior = try loadPosterior(from: inputs.posterior)
+        let archive = try PosteriorArchive.read(from: inputs.posterior)
+        // Check the registry before the work, so that a wrong URL costs nothing.
+        let recorder = try registry.map { url -> (Registry, Int64) in
+            let registry = try Registry(url: url)
+            return (registry, try ValidationRecording.checkSamePosterior(archive, directory: inputs.posterior, registry: registry))
+        }
+        let posterior = try archive.makePosterior(source: inputs.posterior)
         let theta = try readRows(inputs.theta, width: posterior.thetaDimension)
         let x = try readRows(inputs.x, width: posterior.xDimension)
         var suite = ValidationSuite(samplesPerPoint: settings.numSamples, seed: settings.seed)
@@ -66,6 +81,11 @@ struct Validate: ParsableCommand {
             parameterNames: settings.labels.isEmpty ? nil : settings.labels, cornerSamples: corner,
             trainingFile: (inputs.posterior as NSString).appendingPathComponent("training.json"))
         print(report.verdict.rendered)
+        if let (registry, id) = recorder {
+            let recorded = try ValidationRecording.record(report.verdict, plots: report.plots, posterior: id, registry: registry)
+            print("recorded the verdict of posterior-\(id) in \(registry.url.redacted)\(recorded.calibrated ? "; it is calibrated" : "")")
+            registry.close()
+        }
         if let lp = report.predictions.logProbOfTruth {
             print(String(format: "log-prob of the truth: mean %.3f, median %.3f%@", lp.mean, lp.median,
                          lp.normalized ? "" : " (unnormalised)"))

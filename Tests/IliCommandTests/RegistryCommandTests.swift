@@ -116,7 +116,7 @@ final class RegistryCommandTests: ScratchDirectoryTestCase {
             return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
         }
         let initialised = try XCTUnwrap(try json(["init"]) as? [String: Any])
-        XCTAssertEqual(initialised["schemaVersion"] as? Int, 1)
+        XCTAssertEqual(initialised["schemaVersion"] as? Int, 2)
         let experiments = try XCTUnwrap(try json(["experiments"]) as? [[String: Any]])
         XCTAssertEqual(experiments.map { $0["name"] as? String }, ["gauss"])
         XCTAssertEqual(experiments.first?["thetaDimension"] as? Int, 2)
@@ -142,7 +142,9 @@ final class RegistryCommandTests: ScratchDirectoryTestCase {
         XCTAssertEqual(shownJob["status"] as? String, "queued")
         XCTAssertEqual((shownJob["config"] as? [String: Any])?["seed"] as? Int, 3)
 
-        let exported = try XCTUnwrap(try json(["export", "posterior-\(posteriorId)", path("json-export")]) as? [String: Any])
+        // The fixture's model version holds fake bytes; export one that ili itself trained.
+        let trained = try trainIntoRegistry(url, experiment: "files")
+        let exported = try XCTUnwrap(try json(["export", "posterior-\(trained.id)", path("json-export")]) as? [String: Any])
         XCTAssertEqual(exported["files"] as? [String], ["posterior.json", "training.json", "members/0.safetensors"])
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("json-export/posterior.json")))
 

@@ -31,6 +31,7 @@ public final class ExperimentRunner {
     let prior: any Prior
     private var lease: ExperimentLease?
     private var proposals: [Int64: RoundProposals] = [:]
+    private var runStarted = Date()
 
     /// What a run ended with.
     public struct Summary: Sendable {
@@ -48,6 +49,9 @@ public final class ExperimentRunner {
         public var latestCalibratedPosterior: Int64?
         /// Why the run stopped before finishing, when it was asked to.
         public var stoppedBecause: String?
+        /// This run's wall time and the part of it spent in registry transactions.
+        public var seconds: Double = 0
+        public var registrySeconds: Double = 0
     }
 
     init(configuration: ExperimentConfiguration, registry: Registry, simulation: any SimulationBackend,
@@ -64,7 +68,7 @@ public final class ExperimentRunner {
     }
 
     /// Opens the registry and the experiment and checks the simulator, before any work:
-    /// an unknown simulator, a program that fails on its first θ, an observation of the
+    /// an unknown simulator, a program that fails on each of its first θs, an observation of the
     /// wrong width, an unreachable registry or one whose experiment of this name was made
     /// from a different configuration all stop here with an error naming the key.
     public static func prepare(_ configuration: ExperimentConfiguration, observer: (any RunObserver)? = nil,
@@ -86,7 +90,7 @@ public final class ExperimentRunner {
         return runner
     }
 
-    /// The simulation backend a configuration names; an exec program is probed with one θ.
+    /// The simulation backend a configuration names; an exec program is probed with up to three prior draws.
     public static func makeSimulationBackend(_ configuration: ExperimentConfiguration) throws -> any SimulationBackend {
         switch configuration.simulator {
         case .builtIn:
@@ -94,8 +98,8 @@ public final class ExperimentRunner {
         case .exec(let settings):
             let prior = try configuration.prior.makePrior(source: configuration.source)
             var rng = RandomSource(seed: Seeds.derive(configuration.seed, "probe"))
-            let theta = prior.sample(1, rng: &rng).row(0).map { Double(Float($0)) }
-            let xCount = try ExecSimulationBackend.probe(settings, theta: theta)
+            let thetas = prior.sample(3, rng: &rng).converted(to: Float.self).converted(to: Double.self)
+            let xCount = try ExecSimulationBackend.probe(settings, thetas: (0..<thetas.rows).map { thetas.row($0) })
             return ExecSimulationBackend(settings: settings, xCount: xCount)
         }
     }
@@ -144,6 +148,7 @@ public final class ExperimentRunner {
     /// returns with everything finished committed and `stoppedBecause` set).
     public func run() throws -> Summary {
         defer { lease?.release() }
+        runStarted = Date()
         observer?.runStarted(experiment: experiment.name, registry: registry.url.redacted, simulator: simulation.description,
                              resumed: resumed, rounds: try registry.rounds(experiment: experiment.name))
         var started: [Int64: Date] = [:]
@@ -402,11 +407,11 @@ public final class ExperimentRunner {
     /// set, records every check and the verdict, and marks the posterior calibrated when
     /// the verdict passed.
     func validate(_ round: Round) throws {
-        var posterior = try posteriorOf(round: round)
+        let posterior = try posteriorOf(round: round)
         let directory = roundDirectory(round.index)
-        let results = try registry.validationResults(posterior: posterior.id)
-        if let verdict = results.last(where: { $0.metric == Self.verdictMetric }) {
-            if verdict.passed && !posterior.calibrated { posterior = try registry.markCalibrated(posterior: posterior.id, verdict: verdict.id) }
+        if let verdict = try ValidationRecording.storedVerdict(posterior: posterior.id, registry: registry) {
+            // Judged before an interruption: finish what may be left (the calibrated flag).
+            try ValidationRecording.finishCalibration(posterior: posterior.id, verdict: verdict, registry: registry)
             return
         }
         let archive = try RegistryArchives.archive(registry, id: posterior.id)
@@ -430,20 +435,9 @@ public final class ExperimentRunner {
         let corner = try model.sample(2_000, observations: x.rows(at: [0]), rng: &cornerRNG)
         try ValidationArtifacts.write(&report, theta: theta, to: directory, cornerSamples: corner,
                                       trainingFile: (directory as NSString).appendingPathComponent(TrainingRecord.fileName))
-        let verdict = report.verdict
-        var specs = try verdict.checks.map { check in
-            ValidationSpec(metric: check.name, value: check.value.isFinite ? check.value : nil, passed: check.passed,
-                           details: try ArchiveJSON.text(check))
-        }
-        specs.append(ValidationSpec(metric: Self.verdictMetric, value: nil, passed: verdict.passed,
-                                    details: try ArchiveJSON.text(verdict), plotFiles: report.plots))
-        let recorded = try registry.recordValidations(posterior: posterior.id, specs)
-        if verdict.passed { try registry.markCalibrated(posterior: posterior.id, verdict: recorded.last!.id) }
-        observer?.validated(round: round.index, posterior: posterior.id, verdict: verdict)
+        try ValidationRecording.record(report.verdict, plots: report.plots, posterior: posterior.id, registry: registry)
+        observer?.validated(round: round.index, posterior: posterior.id, verdict: report.verdict)
     }
-
-    /// The metric under which a round's overall verdict is stored.
-    public static let verdictMetric = "verdict"
 
     /// At the observation, when there is one: 10,000 samples (`samples_xo.npy`) and their
     /// corner plot (`corner_xo.svg`).
@@ -470,6 +464,8 @@ public final class ExperimentRunner {
             summary.latestDirectory = roundDirectory(last.index)
         }
         summary.latestCalibratedPosterior = try registry.latestCalibratedPosterior(experiment: experiment.name)?.id
+        summary.seconds = Date().timeIntervalSince(runStarted)
+        summary.registrySeconds = registry.busySeconds
         return summary
     }
 }

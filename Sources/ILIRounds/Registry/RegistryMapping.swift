@@ -65,6 +65,11 @@ public enum RegistryMapping {
     }
 }
 
+/// The configuration text an experiment's stored configuration carries.
+struct ConfigurationText: Decodable {
+    var configuration: String
+}
+
 /// A model version's training record: the job that trained it and what training found.
 public struct ModelVersionRecord: Codable, Sendable, Equatable {
     public var job: EnsembleMemberJob
@@ -121,7 +126,8 @@ public enum RegistryArchives {
             evidence = .init(validationResult: result.id, metric: result.metric, value: result.value,
                              details: JSONValue(text: result.details) ?? .string(result.details))
         }
-        let stored = try? ArchiveJSON.decode(ExperimentConfiguration.StoredConfiguration.self, from: experiment.config)
+        // `ili run` and `ili train --registry` both keep the configuration's text under "configuration".
+        let stored = try? ArchiveJSON.decode(ConfigurationText.self, from: experiment.config)
         let manifest = PosteriorManifest(
             posterior: posterior.id, experiment: experiment.name, round: round.index, method: method,
             prior: try RegistryMapping.prior(of: experiment), thetaDimension: experiment.thetaDimension, xShape: experiment.xShape,

@@ -39,20 +39,25 @@ public final class ExecSimulationBackend: SimulationBackend {
 
     public var description: String { "\(settings.workers) × `\(settings.command)`" }
 
-    /// Checks that the program exists and simulates `theta` (one row); returns the number of
-    /// floats in its x. Errors name the program and say what it did.
-    public static func probe(_ settings: Settings, theta: [Double]) throws -> Int {
+    /// Checks that the program exists and simulates at least one of `thetas` (tried one at a
+    /// time, so that a program that fails only on some θs is not refused); returns the number
+    /// of floats in its x. Errors name the program and say what it did.
+    public static func probe(_ settings: Settings, thetas: [[Double]]) throws -> Int {
         try checkProgramExists(settings)
-        let batch = Batch(tasks: [SimulationTask(taskId: "probe", theta: theta, seed: 0)])
-        switch run(batch, settings: settings, xCount: nil, onStart: { _ in }) {
-        case .simulated(let x):
-            guard let first = x.first, !first.isEmpty else {
-                throw SimulationError("`\(settings.command)` wrote an empty x for its first θ")
+        var failures: [String] = []
+        for theta in thetas {
+            let batch = Batch(tasks: [SimulationTask(taskId: "probe", theta: theta, seed: 0)])
+            switch run(batch, settings: settings, xCount: nil, onStart: { _ in }) {
+            case .simulated(let x):
+                guard let first = x.first, !first.isEmpty else {
+                    throw SimulationError("`\(settings.command)` wrote an empty x for θ \(theta)")
+                }
+                return first.count
+            case .failed(let reason):
+                failures.append("θ \(theta): \(reason)")
             }
-            return first.count
-        case .failed(let reason):
-            throw SimulationError("the simulator `\(settings.command)` failed on its first θ \(theta): \(reason)")
         }
+        throw SimulationError("the simulator `\(settings.command)` failed on each of its first \(thetas.count) θs, before any work: \(failures.joined(separator: "; "))")
     }
 
     /// The program named first on the command line must be found (on PATH, or as a path

@@ -32,37 +32,16 @@ public final class InProcessTrainingBackend: TrainingBackend {
     }
 
     public func complete(round: Round, experiment: String, observer: (any RunObserver)?, stop: StopSignal) throws -> [TrainingJob] {
-        if holdsExperimentAlone { try registry.releaseTrainingJobs(round: round.id, heldByOtherThan: worker) }
-        var claimed: [TrainingJob] = []
-        while let job = try registry.claimTrainingJob(worker: worker, round: round.id) { claimed.append(job) }
-        if !claimed.isEmpty {
-            let jobs = try claimed.map(RegistryMapping.job)
-            let data = try SimulationDataset(try registry.trainingData(experiment: experiment, rounds: 0...round.index),
-                                             source: "the training simulations of \(experiment) rounds 0…\(round.index)")
-            let ids = Dictionary(uniqueKeysWithValues: zip(jobs.map(\.member), claimed.map(\.id)))
-            let jobObserver = JobObserver(inner: observer, registry: registry, worker: worker, jobIds: ids, stop: stop,
-                                          heartbeatInterval: heartbeatInterval)
-            let (registry, worker, roundId) = (registry, worker, round.id)
-            do {
-                _ = try EnsembleTraining.train(jobs, data: data, observer: jobObserver) { member in
-                    try registry.finishTrainingJob(id: ids[member.job.member]!, worker: worker,
-                                                   registering: try RegistryMapping.modelVersionSpec(member, round: roundId))
-                }
-            } catch let error as TrainingCancelled {
-                throw error
-            } catch let error as RegistryError where error.code == .jobNotHeld || error.code == .unavailable
-                                                    || error.code == .connectionLost || error.code == .commitOutcomeUnknown {
-                throw error
-            } catch {
-                // The job cannot succeed as configured: record why, for every member still held.
-                for job in try registry.trainingJobs(round: round.id) where job.status == .running && job.claimedBy == worker {
-                    _ = try? registry.failTrainingJob(id: job.id, worker: worker, reason: "\(error)")
-                }
-                throw RoundFailure("training round \(round.index) failed: \(error)")
-            }
-        }
-        // Jobs held elsewhere (trainer workers) finish on their own; wait for them.
+        if holdsExperimentAlone { try registry.releaseTrainingJobs(round: round.id, heldBy: nil) }
         while true {
+            var claimed: [TrainingJob] = []
+            while let job = try registry.claimTrainingJob(worker: worker, round: round.id) { claimed.append(job) }
+            if !claimed.isEmpty {
+                try train(claimed, round: round, experiment: experiment, observer: observer, stop: stop)
+                continue
+            }
+            // Nothing left to claim: done, failed, or held by other trainers, whom we wait for
+            // (a job whose trainer died becomes claimable again when its heartbeat goes stale).
             let jobs = try registry.trainingJobs(round: round.id)
             if let failed = jobs.first(where: { $0.status == .failed }) {
                 throw RoundFailure("training member \(failed.member) of round \(round.index) failed: \(failed.failure ?? "no reason given")")
@@ -70,6 +49,37 @@ public final class InProcessTrainingBackend: TrainingBackend {
             if jobs.allSatisfy({ $0.status == .done }) { return jobs }
             if stop.requested { throw TrainingCancelled(stop.why ?? "stopped") }
             Thread.sleep(forTimeInterval: 1)
+        }
+    }
+
+    /// Trains the jobs this backend claimed, registering each member as it finishes.
+    private func train(_ claimed: [TrainingJob], round: Round, experiment: String, observer: (any RunObserver)?,
+                       stop: StopSignal) throws {
+        let jobs = try claimed.map(RegistryMapping.job)
+        let data = try SimulationDataset(try registry.trainingData(experiment: experiment, rounds: 0...round.index),
+                                         source: "the training simulations of \(experiment) rounds 0…\(round.index)")
+        let ids = Dictionary(uniqueKeysWithValues: zip(jobs.map(\.member), claimed.map(\.id)))
+        let jobObserver = JobObserver(inner: observer, registry: registry, worker: worker, jobIds: ids, stop: stop,
+                                      heartbeatInterval: heartbeatInterval)
+        let (registry, worker, roundId) = (registry, worker, round.id)
+        do {
+            _ = try EnsembleTraining.train(jobs, data: data, observer: jobObserver) { member in
+                try registry.finishTrainingJob(id: ids[member.job.member]!, worker: worker,
+                                               registering: try RegistryMapping.modelVersionSpec(member, round: roundId))
+            }
+        } catch let error as TrainingCancelled {
+            // Stopped on request: the unfinished jobs go back to the queue for whoever resumes.
+            _ = try? registry.releaseTrainingJobs(round: round.id, heldBy: worker)
+            throw error
+        } catch let error as RegistryError where error.code == .jobNotHeld || error.code == .unavailable
+                                                || error.code == .connectionLost || error.code == .commitOutcomeUnknown {
+            throw error
+        } catch {
+            // The job cannot succeed as configured: record why, for every member still held.
+            for job in try registry.trainingJobs(round: round.id) where job.status == .running && job.claimedBy == worker {
+                _ = try? registry.failTrainingJob(id: job.id, worker: worker, reason: "\(error)")
+            }
+            throw RoundFailure("training round \(round.index) failed: \(error)")
         }
     }
 }
