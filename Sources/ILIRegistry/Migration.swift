@@ -22,12 +22,17 @@ struct Migration: Sendable {
     /// second one finds the work done. A database migrated by a newer ili is refused
     /// rather than used with a schema this binary does not understand.
     static func migrate(_ connection: SQLConnection, redactedURL: String) throws -> Int {
+        try migrate(connection, redactedURL: redactedURL, through: latestVersion(for: connection.dialect))
+    }
+
+    /// As `migrate`, stopping at schema version `target` (tests build older registries with it).
+    static func migrate(_ connection: SQLConnection, redactedURL: String, through target: Int) throws -> Int {
         let d = connection.dialect
         // The common case, an up-to-date schema, needs neither the lock nor write access,
         // so a read-only database user can open the registry too.
         if let current = try appliedVersion(connection) {
             if current > latestVersion(for: d) { throw tooNew(current, d, redactedURL) }
-            if current == latestVersion(for: d) { return current }
+            if current >= target { return current }
         }
         try connection.run(d.beginWrite)
         do {
@@ -44,7 +49,7 @@ struct Migration: Sendable {
             let applied = Set(try connection.query("SELECT version FROM ili_schema_migrations").map { try $0.int(0) })
             let known = all(for: d)
             if let newest = applied.max(), newest > latestVersion(for: d) { throw tooNew(newest, d, redactedURL) }
-            for migration in known.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
+            for migration in known.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) && migration.version <= target {
                 do {
                     try connection.executeScript(migration.sql)
                 } catch let failure as SQLFailure {
@@ -54,7 +59,7 @@ struct Migration: Sendable {
                                    [.int(migration.version), .text(migration.name)])
             }
             try connection.run("COMMIT")
-            return max(applied.max() ?? 0, latestVersion(for: d))
+            return max(applied.max() ?? 0, target)
         } catch {
             if connection.isUsable { _ = try? connection.run("ROLLBACK") }
             throw error
