@@ -116,7 +116,8 @@ final class RegistryCommandTests: ScratchDirectoryTestCase {
             return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
         }
         let initialised = try XCTUnwrap(try json(["init"]) as? [String: Any])
-        XCTAssertEqual(initialised["schemaVersion"] as? Int, 1)
+        let schemaVersion = try Registry(url: url).schemaVersion
+        XCTAssertEqual(initialised["schemaVersion"] as? Int, schemaVersion)
         let experiments = try XCTUnwrap(try json(["experiments"]) as? [[String: Any]])
         XCTAssertEqual(experiments.map { $0["name"] as? String }, ["gauss"])
         XCTAssertEqual(experiments.first?["thetaDimension"] as? Int, 2)
