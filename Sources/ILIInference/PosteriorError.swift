@@ -7,6 +7,8 @@ public struct PosteriorError: Error, CustomStringConvertible, Sendable {
 
         public static let samplingFailed = Code("sampling-failed")
         public static let shapeMismatch = Code("shape-mismatch")
+        /// An observation holds NaN or ±∞.
+        public static let nonFiniteObservation = Code("non-finite-observation")
         public static let badDirectory = Code("bad-directory")
         public static let emptyDataset = Code("empty-dataset")
         public static let unsupportedEnsemble = Code("unsupported-ensemble")

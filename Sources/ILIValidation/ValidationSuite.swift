@@ -21,6 +21,11 @@ public struct ValidationSuite: Sendable {
     /// Test points per posterior call.
     public var chunkSize: Int = 100
 
+    /// The fewest test points the checks can judge. Below 20 the 99% coverage band spans
+    /// more than ±0.29 around a credible level of ½ and SBC's histogram has two bins, so
+    /// hardly any posterior could fail; a single point gives TARP no bootstrap spread at all.
+    public static let minimumTestPoints = 20
+
     public init(samplesPerPoint: Int = 1000, seed: UInt64 = 1) {
         self.samplesPerPoint = samplesPerPoint
         self.seed = seed
@@ -28,14 +33,25 @@ public struct ValidationSuite: Sendable {
 
     /// Draws the samples, computes SBC, coverage, TARP and predictions, and, when
     /// `reference` samples of the true posterior at `referenceObservation` are given, C2ST.
+    /// Samples are reduced chunk by chunk (`TestSetDraws.draw`), so memory stays bounded
+    /// however many test points there are; `progress` hears after each chunk how many
+    /// test points are done.
     public func run(posterior: any Posterior, theta: Matrix<Double>, observations: Matrix<Double>,
-                    reference: Matrix<Double>? = nil, referenceObservation: Matrix<Double>? = nil) throws -> ValidationReport {
+                    reference: Matrix<Double>? = nil, referenceObservation: Matrix<Double>? = nil,
+                    progress: ((_ pointsDone: Int, _ testPoints: Int) -> Void)? = nil) throws -> ValidationReport {
+        guard theta.rows >= Self.minimumTestPoints else {
+            throw ValidationSuiteError("the test set has \(theta.rows) point\(theta.rows == 1 ? "" : "s"); validation needs at least \(Self.minimumTestPoints) held-out simulations to judge calibration (a few hundred are usual)")
+        }
         var rng = RandomSource(seed: seed)
         var drawRNG = rng.split()
         var tarpRNG = rng.split()
         var referenceRNG = rng.split()
+        // TARP's reference points come first from its stream, as TARP.evaluate would draw
+        // them, so that the ranks are counted while the samples stream past.
+        let tarpReferences = TARP.references(testPoints: theta.rows, parameterCount: theta.cols, rng: &tarpRNG)
         let draws = try TestSetDraws.draw(from: posterior, theta: theta, observations: observations,
-                                          samplesPerPoint: samplesPerPoint, rng: &drawRNG, chunkSize: chunkSize)
+                                          samplesPerPoint: samplesPerPoint, rng: &drawRNG, chunkSize: chunkSize,
+                                          tarpReferences: tarpReferences, progress: progress)
         var comparison: ReferenceComparison.Result?
         if let reference {
             guard let referenceObservation else {

@@ -2,28 +2,6 @@ import ArgumentParser
 import Foundation
 import ILIInference
 
-/// The MCMC options of `ili sample`, which override the sampler saved with an NLE or NRE posterior.
-struct SamplerOptions: ParsableArguments {
-    @Option(help: "MCMC sampler for NLE/NRE posteriors: slice, ensemble or sir (default: the posterior's, normally slice).")
-    var sampler: SamplerKind?
-    @Option(help: "Chains per observation (walkers for the ensemble sampler; default 20).") var chains: Int?
-    @Option(help: "Warm-up steps per chain, discarded (default 200).") var warmup: Int?
-    @Option(help: "Keep every N-th step after warm-up (default 1).") var thin: Int?
-    @Option(help: "Proposals per draw for sir (default 32).") var oversampling: Int?
-
-    var isEmpty: Bool { sampler == nil && chains == nil && warmup == nil && thin == nil && oversampling == nil }
-
-    func apply(to settings: inout SamplerSettings) {
-        if let sampler { settings.kind = sampler }
-        if let chains { settings.chains = chains }
-        if let warmup { settings.warmup = warmup }
-        if let thin { settings.thin = thin }
-        if let oversampling { settings.sirOversampling = oversampling }
-    }
-}
-
-extension SamplerKind: ExpressibleByArgument {}
-
 /// `ili sample`: draws posterior samples for one or more observations.
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,46 +35,35 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         let (model, description) = try source.load()
-        let file = try NPYFile.read(obs)
-        var observations = file.matrix(as: Double.self)
-        if file.isOneDimensional { observations = Matrix(rows: 1, cols: observations.count, observations.storage) }
-        guard observations.cols == model.xDimension else {
-            throw CommandFailure("\(obs): observations have \(observations.cols) values but the posterior takes x of width \(model.xDimension)")
-        }
-        let mcmcPosterior = model as? MCMCPosterior
+        let observations = try ArrayFiles.rows(obs, width: model.xDimension, what: "observation", oneDimensional: .oneRow)
+        let mcmcPosterior = try mcmc.configure(model, path: description)
+        let line = ProgressLine(quiet: quiet)
+        var warnings = SamplerWarnings(subject: "observation")
         if let mcmcPosterior {
-            mcmc.apply(to: &mcmcPosterior.sampler)
-            do {
-                try mcmcPosterior.sampler.validate(parameterCount: mcmcPosterior.thetaDimension)
-            } catch let error as SamplerError {
-                let flags = ["kind": "--sampler", "chains": "--chains", "warmup": "--warmup", "thin": "--thin", "sirOversampling": "--oversampling"]
-                throw CommandFailure((error.field.flatMap { flags[$0] }.map { "\($0): " } ?? "") + error.message)
-            }
-            if !quiet && isatty(STDERR_FILENO) != 0 {
+            if line.enabled {
                 let kind = mcmcPosterior.sampler.kind.rawValue
                 mcmcPosterior.progress = { p in
-                    let line = String(format: "\r[%@] %@ %d/%d  %.1fs   ", kind, p.phase.rawValue, p.step, p.totalSteps, p.elapsedSeconds)
-                    FileHandle.standardError.write(Data(line.utf8))
+                    line.update(String(format: "[%@] %@ %d/%d  %.1fs", kind, p.phase.rawValue, p.step, p.totalSteps, p.elapsedSeconds))
                 }
             }
-        } else if !mcmc.isEmpty {
-            throw CommandFailure("\(description) is an NPE posterior, which is sampled directly; --sampler, --chains, --warmup, --thin and --oversampling are for NLE and NRE posteriors")
+            mcmcPosterior.diagnosticsObserver = { warnings.add($0, offset: 0) }
         }
         var rng = RandomSource(seed: seed)
         let start = Date()
         let samples = try model.sample(numSamples, observations: observations, rng: &rng)
-        if mcmcPosterior?.progress != nil { FileHandle.standardError.write(Data("\n".utf8)) }
+        line.finish()
         try NPYFile.write(samples.converted(to: Float.self), to: out)
         print(String(format: "wrote %d samples (%d per observation × %d) of %d parameters to %@ in %.2f s",
                      samples.rows, numSamples, observations.rows, samples.cols, out, Date().timeIntervalSince(start)))
         if let mcmcPosterior {
-            try writeDiagnostics(mcmcPosterior)
+            let path = try writeDiagnostics(mcmcPosterior)
+            warnings.print(settings: mcmcPosterior.sampler, detailsFile: path)
         }
     }
 
     /// Writes the run's settings, cost and per-observation diagnostics next to the samples,
-    /// and prints the worst R-hat and smallest ESS.
-    func writeDiagnostics(_ posterior: MCMCPosterior) throws {
+    /// prints the worst R-hat and smallest ESS, and returns the file's path.
+    func writeDiagnostics(_ posterior: MCMCPosterior) throws -> String {
         let path = (out.hasSuffix(".npy") ? String(out.dropLast(4)) : out) + ".diagnostics.json"
         let diagnostics = posterior.lastDiagnostics
         let report = DiagnosticsReport(sampler: posterior.sampler, samplesPerObservation: numSamples, seed: seed,
@@ -118,6 +85,7 @@ struct Sample: ParsableCommand {
         } else {
             print("\(posterior.sampler.kind.rawValue) sampler; settings in \(path)")
         }
+        return path
     }
 }
 

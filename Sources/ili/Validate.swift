@@ -33,6 +33,12 @@ struct Validate: ParsableCommand {
             training curves when the posterior directory has a training.json) into the \
             posterior directory, or into --out.
 
+            The test set needs at least 20 points (a few hundred are usual), finite values, \
+            and --labels, when given, one name per parameter. NLE and NRE posteriors are \
+            sampled by MCMC with the sampler saved with them unless the MCMC options below \
+            override it, as for `ili sample`. A progress line is shown when standard error is \
+            a terminal.
+
             With --registry URL, the posterior must be a registered one (trained by `ili run` or \
             `ili train --registry`, or exported from the registry): every check and the verdict \
             are stored with it, and a passing verdict marks it calibrated.
@@ -48,6 +54,8 @@ struct Validate: ParsableCommand {
     @OptionGroup var inputs: ValidateInputs
     @OptionGroup var settings: ValidateSettings
     @OptionGroup var thresholds: ValidateThresholds
+    @OptionGroup(title: "MCMC (NLE and NRE posteriors)") var mcmc: SamplerOptions
+    @Flag(name: .shortAndLong, help: "No progress line.") var quiet = false
     @Option(help: ArgumentHelp("Record the checks and the verdict in this registry (the posterior must be registered there).",
                                valueName: "url"))
     var registry: String?
@@ -60,21 +68,56 @@ struct Validate: ParsableCommand {
             return (registry, try ValidationRecording.checkSamePosterior(archive, directory: inputs.posterior, registry: registry))
         }
         let posterior = try archive.makePosterior(source: inputs.posterior)
-        let theta = try readRows(inputs.theta, width: posterior.thetaDimension)
-        let x = try readRows(inputs.x, width: posterior.xDimension)
-        var suite = ValidationSuite(samplesPerPoint: settings.numSamples, seed: settings.seed)
-        suite.thresholds = thresholds.values
+        let theta = try ArrayFiles.rows(inputs.theta, width: posterior.thetaDimension, what: "test point", oneDimensional: .columnWhenWidthIsOne)
+        let x = try ArrayFiles.rows(inputs.x, width: posterior.xDimension, what: "test point", oneDimensional: .columnWhenWidthIsOne)
+        guard theta.rows == x.rows else {
+            throw CommandFailure("\(inputs.theta) has \(theta.rows) test points but \(inputs.x) has \(x.rows); give one x row per θ row")
+        }
+        guard theta.rows >= ValidationSuite.minimumTestPoints else {
+            throw CommandFailure("\(inputs.theta) holds \(theta.rows) test point\(theta.rows == 1 ? "" : "s"); validation needs at least \(ValidationSuite.minimumTestPoints) held-out simulations to judge calibration (a few hundred are usual)")
+        }
+        if !settings.labels.isEmpty && settings.labels.count != posterior.thetaDimension {
+            throw CommandFailure("\(settings.labels.count) --labels for a posterior of \(posterior.thetaDimension) parameters; give one name per parameter, in order")
+        }
         var reference: Matrix<Double>?
         var observation: Matrix<Double>?
         if let path = inputs.reference, let observationPath = inputs.observation {
-            reference = try NPYFile.read(path).matrix(as: Double.self)
-            observation = try readRows(observationPath, width: posterior.xDimension)
+            reference = try ArrayFiles.rows(path, width: posterior.thetaDimension, what: "reference sample", oneDimensional: .columnWhenWidthIsOne)
+            observation = try ArrayFiles.rows(observationPath, width: posterior.xDimension, what: "observation", oneDimensional: .oneRow)
         }
+        let mcmcPosterior = try mcmc.configure(posterior, path: inputs.posterior)
+        // The log-probability of the truth is summarised over the test points, whose values
+        // spread over nats: a 2% relative error in each point's normalisation (0.02 nats) is
+        // plenty, and the rejection draws of sampling then mostly suffice for it.
+        (posterior as? DirectPosterior)?.leakageRelativeError = 0.02
+        var suite = ValidationSuite(samplesPerPoint: settings.numSamples, seed: settings.seed)
+        suite.thresholds = thresholds.values
+
+        let line = ProgressLine(quiet: quiet)
         let start = Date()
+        var pointsDone = 0
+        var warnings = SamplerWarnings(subject: "test point")
+        if let mcmcPosterior {
+            // Each sampling call covers the chunk of test points after those done.
+            mcmcPosterior.diagnosticsObserver = { warnings.add($0, offset: pointsDone) }
+            if line.enabled {
+                mcmcPosterior.progress = { p in
+                    line.update(String(format: "validating: %d/%d test points done; MCMC %@ %d/%d  %.1fs", pointsDone, theta.rows,
+                                       p.phase.rawValue, p.step, p.totalSteps, Date().timeIntervalSince(start)))
+                }
+            }
+        }
+        line.update(String(format: "validating: 0/%d test points", theta.rows))
         var report = try suite.run(posterior: posterior, theta: theta, observations: x,
-                                   reference: reference, referenceObservation: observation)
+                                   reference: reference, referenceObservation: observation) { done, total in
+            pointsDone = done
+            line.update(String(format: "validating: %d/%d test points  %.1fs", done, total, Date().timeIntervalSince(start)))
+        }
+        // The corner plot's draws are not test points: their diagnostics are not counted.
+        mcmcPosterior?.diagnosticsObserver = { _ in }
         var cornerRNG = RandomSource(seed: settings.seed &+ 1)
         let corner = try posterior.sample(2000, observations: x.rows(at: [0]), rng: &cornerRNG)
+        line.finish()
         let directory = settings.out ?? inputs.posterior
         let files = try ValidationArtifacts.write(
             &report, theta: theta, to: directory,
@@ -93,19 +136,9 @@ struct Validate: ParsableCommand {
         print(String(format: "%d test points × %d samples in %.1fs; wrote %@ and %d plots to %@",
                      report.testPoints, report.samplesPerPoint, Date().timeIntervalSince(start),
                      ValidationReport.fileName, files.count - 1, directory))
+        if let mcmcPosterior { warnings.print(settings: mcmcPosterior.sampler, detailsFile: nil) }
         if !report.verdict.passed { throw ExitCode(2) }
     }
-}
-
-/// An n×width array from a .npy file; a 1-D file is n rows of width 1 when width is 1, else one row.
-func readRows(_ path: String, width: Int) throws -> Matrix<Double> {
-    let file = try NPYFile.read(path)
-    let m = file.matrix(as: Double.self)
-    if file.isOneDimensional && width == 1 { return Matrix(rows: m.count, cols: 1, m.storage) }
-    guard m.cols == width else {
-        throw CommandFailure("\(path) is \(file.shape.map(String.init).joined(separator: "×")) but the posterior needs rows of width \(width)")
-    }
-    return m
 }
 
 struct ValidateInputs: ParsableArguments {

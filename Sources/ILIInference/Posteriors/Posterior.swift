@@ -25,10 +25,20 @@ public protocol Posterior: AnyObject {
 }
 
 extension Posterior {
-    /// Throws a `PosteriorError` naming the shapes unless `observations` has rows of `xDimension`.
+    /// Throws a `PosteriorError` naming the shapes unless `observations` has rows of
+    /// `xDimension`, and naming the row and index of the first NaN or infinite value: a
+    /// posterior conditioned on NaN gives nothing meaningful, and sampling would fail much
+    /// later with a misleading message about the prior's support.
     public func checkObservations(_ observations: Matrix<Double>) throws {
         guard observations.cols == xDimension else {
             throw PosteriorError(.shapeMismatch, "observations are \(observations.shapeDescription) but this posterior takes x of width \(xDimension) (k×\(xDimension))")
+        }
+        try observations.storage.withUnsafeBufferPointer { values in
+            for (position, value) in values.enumerated() where !value.isFinite {
+                let row = position / observations.cols, index = position % observations.cols
+                let which = observations.rows == 1 ? "the observation" : "observation \(row) (row \(row))"
+                throw PosteriorError(.nonFiniteObservation, "\(which) holds \(value) at index \(index); a posterior needs finite x, so remove or replace that value")
+            }
         }
     }
 

@@ -38,22 +38,8 @@ public enum Predictions {
     }
 
     public static func evaluate(_ draws: TestSetDraws, logProbIsNormalized: Bool = true) -> Result {
-        let n = draws.testPoints, d = draws.parameterCount, l = draws.samplesPerPoint
-        var means = [[Double]](repeating: [Double](repeating: 0, count: n), count: d)
-        var stds = means
-        draws.samples.storage.withUnsafeBufferPointer { s in
-            for i in 0..<n {
-                for j in 0..<d {
-                    var sum = 0.0
-                    for k in (i * l)..<((i + 1) * l) { sum += s[k * d + j] }
-                    let mean = sum / Double(l)
-                    var squares = 0.0
-                    for k in (i * l)..<((i + 1) * l) { squares += (s[k * d + j] - mean) * (s[k * d + j] - mean) }
-                    means[j][i] = mean
-                    stds[j][i] = (squares / Double(l - 1)).squareRoot()
-                }
-            }
-        }
+        let n = draws.testPoints, d = draws.parameterCount
+        let means = draws.sampleMeans, stds = draws.sampleStandardDeviations
         let parameters = (0..<d).map { j -> ParameterResult in
             var squaredError = 0.0, variance = 0.0, z2 = 0.0
             for i in 0..<n {

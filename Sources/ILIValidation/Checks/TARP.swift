@@ -38,30 +38,31 @@ public enum TARP {
 
     /// The credibility f of each test point with respect to the given reference points,
     /// all in the scaled [0, 1] coordinates.
+    ///
+    /// - Precondition: `draws` holds its samples, or was drawn with these references.
     public static func credibilities(_ draws: TestSetDraws, references: Matrix<Double>) -> [Double] {
-        let (low, span) = scaling(draws.theta)
-        let d = draws.parameterCount, l = draws.samplesPerPoint
-        return (0..<draws.testPoints).map { i in
-            func distanceSquared(_ value: (Int) -> Double) -> Double {
-                var s = 0.0
-                for j in 0..<d {
-                    let delta = (value(j) - low[j]) / span[j] - references[i, j]
-                    s += delta * delta
-                }
-                return s
-            }
-            let truthDistance = distanceSquared { draws.theta[i, $0] }
-            var closer = 0
-            for k in (i * l)..<((i + 1) * l) where distanceSquared({ draws.samples[k, $0] }) < truthDistance {
-                closer += 1
-            }
-            return draws.credibility(ofRank: closer)
+        if let ranks = draws.tarpRanks, draws.tarpReferences == references {
+            return ranks.map(draws.credibility(ofRank:))
         }
+        guard let samples = draws.samples else {
+            preconditionFailure("TARP needs the samples, or draws counted against these reference points")
+        }
+        let withReferences = TestSetDraws(theta: draws.theta, samples: samples, samplesPerPoint: draws.samplesPerPoint,
+                                          tarpReferences: references)
+        return withReferences.tarpRanks!.map(draws.credibility(ofRank:))
     }
 
+    /// Reference points for a test set: uniform in the unit box, one per test point.
+    public static func references(testPoints: Int, parameterCount: Int, rng: inout RandomSource) -> Matrix<Double> {
+        rng.uniformMatrix(rows: testPoints, cols: parameterCount, low: 0.0, high: 1.0)
+    }
+
+    /// TARP with the reference points `draws` was counted against, or else with new ones
+    /// drawn from `rng`; the bootstrap draws from `rng` after them.
     public static func evaluate(_ draws: TestSetDraws, bootstrapCount: Int = 200,
                                 rng: inout RandomSource) -> Result {
-        let references = rng.uniformMatrix(rows: draws.testPoints, cols: draws.parameterCount, low: 0.0, high: 1.0)
+        let references = draws.tarpReferences
+            ?? Self.references(testPoints: draws.testPoints, parameterCount: draws.parameterCount, rng: &rng)
         return evaluate(credibilities: credibilities(draws, references: references),
                         bootstrapCount: bootstrapCount, rng: &rng)
     }

@@ -1,0 +1,48 @@
+import ArgumentParser
+import ILIInference
+
+/// The MCMC options of `ili sample` and `ili validate`, which override the sampler saved
+/// with an NLE or NRE posterior.
+struct SamplerOptions: ParsableArguments {
+    @Option(help: "MCMC sampler for NLE/NRE posteriors: slice, ensemble or sir (default: the posterior's, normally slice).")
+    var sampler: SamplerKind?
+    @Option(help: "Chains per observation (walkers for the ensemble sampler; default 20).") var chains: Int?
+    @Option(help: "Warm-up steps per chain, discarded (default 200).") var warmup: Int?
+    @Option(help: "Keep every N-th step after warm-up (default 1).") var thin: Int?
+    @Option(help: "Proposals per draw for sir (default 32).") var oversampling: Int?
+
+    var isEmpty: Bool { sampler == nil && chains == nil && warmup == nil && thin == nil && oversampling == nil }
+
+    func apply(to settings: inout SamplerSettings) {
+        if let sampler { settings.kind = sampler }
+        if let chains { settings.chains = chains }
+        if let warmup { settings.warmup = warmup }
+        if let thin { settings.thin = thin }
+        if let oversampling { settings.sirOversampling = oversampling }
+    }
+
+    /// The flag that sets each field of `SamplerSettings`, for errors.
+    static let flags = ["kind": "--sampler", "chains": "--chains", "warmup": "--warmup", "thin": "--thin",
+                        "sirOversampling": "--oversampling"]
+
+    /// Applies these flags to an NLE or NRE posterior and checks the result, naming the flag
+    /// at fault; refuses the flags for an NPE posterior (at `path`), which has no sampler.
+    /// Returns the posterior as an MCMC posterior, or nil for an NPE one.
+    func configure(_ posterior: any Posterior, path: String) throws -> MCMCPosterior? {
+        guard let mcmc = posterior as? MCMCPosterior else {
+            if !isEmpty {
+                throw CommandFailure("\(path) is an NPE posterior, which is sampled directly; --sampler, --chains, --warmup, --thin and --oversampling are for NLE and NRE posteriors")
+            }
+            return nil
+        }
+        apply(to: &mcmc.sampler)
+        do {
+            try mcmc.sampler.validate(parameterCount: mcmc.thetaDimension)
+        } catch let error as SamplerError {
+            throw CommandFailure((error.field.flatMap { Self.flags[$0] }.map { "\($0): " } ?? "") + error.message)
+        }
+        return mcmc
+    }
+}
+
+extension SamplerKind: ExpressibleByArgument {}
