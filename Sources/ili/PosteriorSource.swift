@@ -53,7 +53,7 @@ struct PosteriorSource: ParsableArguments {
 
     /// The posterior, and a few words saying which one it is.
     func load() throws -> (posterior: any Posterior, description: String) {
-        if let posterior { return (try loadPosterior(from: posterior), posterior) }
+        if let posterior { return (showingWarnings(try loadPosterior(from: posterior)), posterior) }
         let url = try RegistryOptions.url(given: registry)
         let registry = try Registry(url: url)
         defer { registry.close() }
@@ -69,6 +69,15 @@ struct PosteriorSource: ParsableArguments {
             }
             id = found.id
         }
-        return (try RegistryArchives.posterior(registry, id: id), "posterior-\(id) of \(registry.url.redacted)")
+        return (showingWarnings(try RegistryArchives.posterior(registry, id: id)), "posterior-\(id) of \(registry.url.redacted)")
     }
+}
+
+/// Shows a posterior's warnings (low acceptance, MCMC diagnostics out of bounds) on
+/// standard error, as `warning: …` lines.
+func showingWarnings(_ posterior: any Posterior) -> any Posterior {
+    let show: (String) -> Void = { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
+    if let direct = posterior as? DirectPosterior { direct.warn = show }
+    if let mcmc = posterior as? MCMCPosterior { mcmc.warn = show }
+    return posterior
 }

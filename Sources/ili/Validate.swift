@@ -67,7 +67,7 @@ struct Validate: ParsableCommand {
             let registry = try Registry(url: url)
             return (registry, try ValidationRecording.checkSamePosterior(archive, directory: inputs.posterior, registry: registry))
         }
-        let posterior = try archive.makePosterior(source: inputs.posterior)
+        let posterior = showingWarnings(try archive.makePosterior(source: inputs.posterior))
         let theta = try ArrayFiles.rows(inputs.theta, width: posterior.thetaDimension, what: "test point", oneDimensional: .columnWhenWidthIsOne)
         let x = try ArrayFiles.rows(inputs.x, width: posterior.xDimension, what: "test point", oneDimensional: .columnWhenWidthIsOne)
         guard theta.rows == x.rows else {

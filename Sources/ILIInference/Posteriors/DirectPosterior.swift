@@ -28,8 +28,9 @@ public final class DirectPosterior: Posterior {
     /// a three-member MAF + NSF posterior took 7.8 s of CPU time and 118 MB with 4,096 rows,
     /// 9.9 s and 410 MB with 20,000.
     public var maxRowsPerCall = 4096
-    /// Where warnings go (low acceptance); standard error by default.
-    public var warn: (String) -> Void = { FileHandle.standardError.write(Data(("warning: " + $0 + "\n").utf8)) }
+    /// Receives warnings (low acceptance); the library prints nothing itself, so a program shows
+    /// them to its users as it sees fit.
+    public var warn: ((String) -> Void)?
 
     private var acceptanceCache: [[Double]: Double] = [:]
     /// Draws `sample` made at observations whose in-support mass is not yet estimated:
@@ -84,7 +85,7 @@ public final class DirectPosterior: Posterior {
                 let rate = Double(accepted[i].count / d) / Double(drawn[i])
                 if !warned && drawn[i] >= 1000 && rate < 0.01 {
                     warned = true
-                    warn(String(format: "only %.2f%% of posterior draws fall inside the prior's support for observation %d; sampling is slow and the posterior may be poor there", rate * 100, i))
+                    warn?(String(format: "only %.2f%% of posterior draws fall inside the prior's support for observation %d; sampling is slow and the posterior may be poor there", rate * 100, i))
                 }
                 if accepted[i].count < count * d && drawn[i] >= budget {
                     throw PosteriorError(.samplingFailed, "after \(drawn[i]) draws only \(accepted[i].count / d) of \(count) samples for observation \(i) fell inside the prior's support (acceptance \(String(format: "%.3g", rate))); the observation is probably outside what the simulations cover")

@@ -41,8 +41,9 @@ public final class MCMCPosterior: Posterior {
     public var rowsPerNetworkCall = 4096
     /// Called as sampling progresses (throttled by the sampler).
     public var progress: ((SamplerProgress) -> Void)?
-    /// Where warnings go (diagnostics out of bounds); standard error by default.
-    public var warn: (String) -> Void = { FileHandle.standardError.write(Data(("warning: " + $0 + "\n").utf8)) }
+    /// Receives warnings (diagnostics out of bounds); the library prints nothing itself, so a program shows
+    /// them to its users as it sees fit.
+    public var warn: ((String) -> Void)?
     /// Given the diagnostics of each `sample` call (one per observation, nil for SIR) in
     /// place of the warnings, for a program that words them for its own users.
     public var diagnosticsObserver: (([ChainDiagnostics?]) -> Void)?
@@ -163,12 +164,12 @@ public final class MCMCPosterior: Posterior {
         let flagged = diagnostics.enumerated().compactMap { g, d in d.flatMap { $0.warnings.isEmpty ? nil : (g, $0) } }
         guard !flagged.isEmpty else { return }
         for (g, d) in flagged.prefix(3) {
-            warn((diagnostics.count > 1 ? "observation \(g): " : "") + d.warnings.joined(separator: "; "))
+            warn?((diagnostics.count > 1 ? "observation \(g): " : "") + d.warnings.joined(separator: "; "))
         }
         if flagged.count > 3 {
-            warn("\(flagged.count) of \(diagnostics.count) observations have R-hat or ESS out of bounds")
+            warn?("\(flagged.count) of \(diagnostics.count) observations have R-hat or ESS out of bounds")
         }
-        warn("the draws may not represent the posterior: more chains, a longer warm-up or thinning help; chains that still disagree may each sit in one mode of a multimodal posterior")
+        warn?("the draws may not represent the posterior: more chains, a longer warm-up or thinning help; chains that still disagree may each sit in one mode of a multimodal posterior")
     }
 
     /// Chain starts, group-major: for each observation, prior draws resampled with weights

@@ -246,7 +246,7 @@ public final class ExperimentRunner {
             guard let observation = configuration.observation else {
                 throw RoundFailure("round \(round.index) draws from a posterior at the observation, but the configuration has no observation")
             }
-            let posterior = try RegistryArchives.posterior(registry, id: source)
+            let posterior = observingWarnings(try RegistryArchives.posterior(registry, id: source), round: round.index)
             let atObservation = PosteriorProposal(posterior: posterior, observation: observation)
             switch description {
             case .truncatedPrior(_, let quantile):
@@ -416,7 +416,7 @@ public final class ExperimentRunner {
         }
         let archive = try RegistryArchives.archive(registry, id: posterior.id)
         try archive.write(to: directory, replacing: true)
-        let model = try archive.makePosterior(source: "posterior \(posterior.id)")
+        let model = observingWarnings(try archive.makePosterior(source: "posterior \(posterior.id)"), round: round.index)
         try writeObservationSamples(model, round: round, directory: directory)
         guard configuration.validation.simulations > 0 else {
             observer?.note("round \(round.index): validation is off (validation.simulations: 0), so the posterior is not judged")
@@ -449,6 +449,14 @@ public final class ExperimentRunner {
         try CornerPlot(series: [.init(label: "posterior at x_o", samples: samples)],
                        title: "Round \(round.index) posterior at the observation")
             .render().write(to: (directory as NSString).appendingPathComponent("corner_xo.svg"))
+    }
+
+    /// Hands a posterior's warnings (low acceptance, MCMC diagnostics) to the observer.
+    func observingWarnings(_ posterior: any Posterior, round: Int) -> any Posterior {
+        let forward: (String) -> Void = { [observer] in observer?.note("warning: round \(round): \($0)") }
+        if let direct = posterior as? DirectPosterior { direct.warn = forward }
+        if let mcmc = posterior as? MCMCPosterior { mcmc.warn = forward }
+        return posterior
     }
 
     // MARK: Summary
