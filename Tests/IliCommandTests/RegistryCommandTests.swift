@@ -142,12 +142,7 @@ final class RegistryCommandTests: ScratchDirectoryTestCase {
         XCTAssertEqual(shownJob["status"] as? String, "queued")
         XCTAssertEqual((shownJob["config"] as? [String: Any])?["seed"] as? Int, 3)
 
-        // The fixture's model version holds fake bytes; export one that ili itself trained.
-        let trained = try trainIntoRegistry(url, experiment: "files")
-        let exported = try XCTUnwrap(try json(["export", "posterior-\(trained.id)", path("json-export")]) as? [String: Any])
-        XCTAssertEqual(exported["files"] as? [String], ["posterior.json", "training.json", "members/0.safetensors"])
-        XCTAssertTrue(FileManager.default.fileExists(atPath: path("json-export/posterior.json")))
-
+        // export --json is checked with a real posterior, in the export-and-sample test below.
         let bench = try XCTUnwrap(try json(["bench", "--pairs", "20", "--batch", "10", "--repeats", "1"]) as? [String: Any])
         XCTAssertEqual(bench["pairs"] as? Int, 20)
         XCTAssertEqual((bench["ingestPairsPerSecond"] as? [Double])?.count, 1)
@@ -200,8 +195,10 @@ final class RegistryCommandTests: ScratchDirectoryTestCase {
         let posterior = try registry.createPosterior(members: stored)
         registry.close()
 
-        let export = try ili(["export", "posterior-\(posterior.id)", path("exported")])
+        let export = try ili(["export", "posterior-\(posterior.id)", path("exported"), "--json"])
         XCTAssertEqual(export.status, 0, export.stderr)
+        let exported = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(exported["files"] as? [String], ["posterior.json", "training.json", "members/0.safetensors", "members/1.safetensors"])
         for (name, directory) in [("a", "trained"), ("b", "exported")] {
             let sampled = try BinaryRunner.run(["sample", "--posterior", path(directory), "--obs", path("obs.npy"),
                                                 "--num-samples", "400", "--out", path("\(name).npy"), "--seed", "4"])
