@@ -52,11 +52,10 @@ extension Registry {
                 UPDATE training_jobs SET status = 'running', claimed_by = $1, heartbeat_at = \(d.now), attempts = attempts + 1
                 WHERE id = (
                     SELECT id FROM training_jobs
-                    WHERE (status = 'queued' OR (status = 'running' AND heartbeat_at < \(d.secondsAgo("$2"))))
-                        AND ($3 < 0 OR round_id = $3)
+                    WHERE (status = 'queued' OR (status = 'running' AND heartbeat_at < \(d.secondsAgo("$2"))))\(round == nil ? "" : " AND round_id = $3")
                     ORDER BY id LIMIT 1\(d.forUpdateSkipLocked))
                 RETURNING id
-                """, [.text(worker), .real(staleAfter), .integer(round ?? -1)])
+                """, [.text(worker), .real(staleAfter)] + (round.map { [.integer($0)] } ?? []))
             guard let row = rows.first else { return nil }
             return try job(id: try row.int64(0), c)
         }
@@ -152,8 +151,8 @@ extension Registry {
         try write("releasing the training jobs of round \(round)") { c in
             try c.run("""
                 UPDATE training_jobs SET status = 'queued', claimed_by = NULL, heartbeat_at = NULL
-                WHERE round_id = $1 AND status = 'running' AND ($2 IS NULL OR claimed_by = $2)
-                """, [.integer(round), worker.map(SQLValue.text) ?? .null])
+                WHERE round_id = $1 AND status = 'running'\(worker == nil ? "" : " AND claimed_by = $2")
+                """, [.integer(round)] + (worker.map { [.text($0)] } ?? []))
         }
     }
 

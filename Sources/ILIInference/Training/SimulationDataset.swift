@@ -15,10 +15,11 @@ public struct SimulationDataset: Sendable {
 
     public var count: Int { theta.rows }
 
-    /// Keeps the rows of `theta` and `x` where every value is finite.
+    /// Keeps the rows of `theta` and `x` where every value is finite (float32 or float64;
+    /// float32 rows are taken as they are).
     ///
     /// - Throws: `PosteriorError` when the row counts differ or nothing finite is left.
-    public init(theta: Matrix<Double>, x: Matrix<Double>, source: String = "the data") throws {
+    public init<Scalar: TensorScalar>(theta: Matrix<Scalar>, x: Matrix<Scalar>, source: String = "the data") throws {
         guard theta.rows == x.rows else {
             throw PosteriorError(.shapeMismatch, "\(source): θ has \(theta.rows) rows but x has \(x.rows); they must pair row by row")
         }
@@ -32,8 +33,9 @@ public struct SimulationDataset: Sendable {
         guard !keep.isEmpty else {
             throw PosteriorError(.emptyDataset, "\(source): no simulation is left after dropping \(theta.rows) rows with NaN or infinite values")
         }
-        self.theta = theta.rows(at: keep).converted(to: Float.self)
-        self.x = x.rows(at: keep).converted(to: Float.self)
+        let all = keep.count == theta.rows
+        self.theta = (all ? theta : theta.rows(at: keep)).converted(to: Float.self)
+        self.x = (all ? x : x.rows(at: keep)).converted(to: Float.self)
         self.droppedRows = theta.rows - keep.count
     }
 

@@ -137,7 +137,7 @@ public struct RoundFailure: Error, CustomStringConvertible, Sendable {
 extension SimulationDataset {
     /// The registry's valid pairs, as training reads them.
     public init(_ data: TrainingData, source: String) throws {
-        try self.init(theta: Matrix(rows: data.count, cols: data.thetaDimension, data.theta.map(Double.init)),
-                      x: Matrix(rows: data.count, cols: data.xShape.reduce(1, *), data.x.map(Double.init)), source: source)
+        try self.init(theta: Matrix<Float>(rows: data.count, cols: data.thetaDimension, data.theta),
+                      x: Matrix<Float>(rows: data.count, cols: data.xShape.reduce(1, *), data.x), source: source)
     }
 }
