@@ -176,7 +176,7 @@ final class ValidateCommandTests: ScratchDirectoryTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(shiftedCheck["value"] as? Double), 0.6)
 
         let alone = try validate(["--reference", path("exact.npy")], out: "alone")
-        XCTAssertEqual(alone.status, 1, alone.stdout + alone.stderr)
+        XCTAssertEqual(alone.status, 64, "a command-line mistake: " + alone.stdout + alone.stderr)
         XCTAssertTrue(alone.stderr.contains("--reference needs --observation"), alone.stderr)
     }
 
