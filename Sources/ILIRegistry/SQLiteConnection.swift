@@ -41,10 +41,10 @@ final class SQLiteConnection: SQLConnection {
 
     deinit { close() }
 
-    /// Checks before opening that the file at `path` exists, or, when `create` is true,
-    /// that its folder does, creating the missing folders; the errors name the path or the
-    /// folder. (SQLite's own message for both is "unable to open database file".)
-    static func prepareFile(at path: String, create: Bool) throws {
+    /// Checks before opening that the file at `path` exists unless it may be created, and
+    /// with `createFolders` makes the missing folders above it; the errors name the path
+    /// or the folder. (SQLite's own message for both is "unable to open database file".)
+    static func prepareFile(at path: String, create: Bool, createFolders: Bool) throws {
         // In-memory and URI names are SQLite's to interpret.
         guard path != ":memory:", !path.hasPrefix("file:") else { return }
         let fm = FileManager.default
@@ -53,7 +53,7 @@ final class SQLiteConnection: SQLConnection {
             throw RegistryError(.unavailable, "no SQLite registry at sqlite:\(path): the file does not exist (check the path, or create the registry first)")
         }
         let folder = (path as NSString).deletingLastPathComponent
-        guard !folder.isEmpty, !fm.fileExists(atPath: folder) else { return }
+        guard createFolders, !folder.isEmpty, !fm.fileExists(atPath: folder) else { return }
         // The first missing folder from the top is the one the error names, and what is
         // above it says why it cannot be made.
         var missing = folder

@@ -52,9 +52,10 @@ struct RegistryOptions: ParsableArguments {
     }
 
     /// Opens the registry. Commands that only read pass `createIfMissing: false`, so that a
-    /// mistyped SQLite path is an error naming it instead of a new empty database.
+    /// mistyped SQLite path is an error naming it instead of a new empty database; those
+    /// that may create one also create the folders above it.
     func open(createIfMissing: Bool) throws -> Registry {
-        try Registry(url: try url(), createIfMissing: createIfMissing)
+        try Registry(url: try url(), createIfMissing: createIfMissing, createFolders: createIfMissing)
     }
 }
 

@@ -2,8 +2,8 @@ import Foundation
 import ILIRegistry
 import XCTest
 
-/// `Registry(url:createIfMissing:)` on SQLite paths: only an opening that may create makes
-/// a file, and then also the folders above it.
+/// `Registry(url:createIfMissing:createFolders:)` on SQLite paths: only an opening that may
+/// create makes a file, and only one asked to makes the folders above it.
 final class RegistryCreationTests: XCTestCase {
     var directory: URL!
 
@@ -25,9 +25,11 @@ final class RegistryCreationTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
 
-    func testCreatingMakesTheFoldersAndAnExistingFileOpensEitherWay() throws {
+    func testCreatingMakesTheFoldersWhenAskedAndAnExistingFileOpensEitherWay() throws {
         let path = directory.appendingPathComponent("a/b/registry.db").path
-        let created = try Registry(url: "sqlite:" + path)
+        XCTAssertThrowsError(try Registry(url: "sqlite:" + path), "without createFolders the folder must exist")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("a").path))
+        let created = try Registry(url: "sqlite:" + path, createFolders: true)
         _ = try created.createExperiment(ExperimentSpec(name: "e", prior: "{}", thetaDimension: 1, xShape: [1]))
         created.close()
         let reopened = try Registry(url: "sqlite:" + path, createIfMissing: false)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import ILIRegistry
+import ILITensor
 import XCTest
 
 /// A registry made by an older ili (schema version 1, before `ili run`'s migration 2) is
