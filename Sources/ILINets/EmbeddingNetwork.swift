@@ -1,19 +1,31 @@
 import RealModule
 
 import Foundation
-import Yams
 
-/// One layer of an embedding network, as written in a configuration file.
+/// One layer of an embedding network, as written in a configuration file (read by
+/// `EmbeddingConfiguration(yaml:)`, which spells types and keys in snake_case).
 ///
 /// ```yaml
 /// - {type: conv1d, channels: 8, kernel: 5, activation: relu}
-/// - {type: maxPool, size: 2}
+/// - {type: max_pool, size: 2}
 /// - {type: flatten}
 /// - {type: dense, width: 16, activation: relu}
 /// ```
 public struct EmbeddingLayerConfiguration: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable {
+    /// The raw values are the stored (JSON) form; YAML files use `yamlName`.
+    public enum Kind: String, Codable, Sendable, CaseIterable {
         case dense, conv1d, maxPool, avgPool, flatten
+
+        /// The spelling in YAML configuration files: snake_case, as every configuration key.
+        public var yamlName: String {
+            switch self {
+            case .dense: return "dense"
+            case .conv1d: return "conv1d"
+            case .maxPool: return "max_pool"
+            case .avgPool: return "avg_pool"
+            case .flatten: return "flatten"
+            }
+        }
     }
     public var type: Kind
     /// Output units of a dense layer.
@@ -59,10 +71,10 @@ public struct EmbeddingLayerConfiguration: Codable, Sendable, Equatable {
 ///
 /// ```swift
 /// let config = try EmbeddingConfiguration(yaml: """
-///     inputCount: 128
+///     input_count: 128
 ///     layers:
 ///       - {type: conv1d, channels: 8, kernel: 5, activation: relu}
-///       - {type: maxPool, size: 4}
+///       - {type: max_pool, size: 4}
 ///       - {type: flatten}
 ///       - {type: dense, width: 8}
 ///     """)
@@ -85,16 +97,6 @@ public struct EmbeddingConfiguration: Codable, Sendable, Equatable {
         Self(inputCount: inputs, layers: widths.enumerated().map { k, w in
             .dense(w, activation: k < widths.count - 1 ? activation : nil)
         })
-    }
-
-    /// Parses a YAML document with the fields of this type.
-    public init(yaml: String) throws {
-        do {
-            self = try YAMLDecoder().decode(EmbeddingConfiguration.self, from: yaml)
-        } catch {
-            throw ConfigurationError(message: "embedding configuration is not valid YAML for inputCount, inputChannels and layers: \(error)")
-        }
-        try validate()
     }
 
     /// The (channels, length) after each layer, starting with the input.

@@ -62,6 +62,11 @@ extension Registry {
         }
     }
 
+    /// One stored validation result by its id.
+    public func validationResult(id: Int64) throws -> ValidationResult {
+        try read("reading validation result \(id)") { c in try validationResult(id: id, c) }
+    }
+
     public func validationResults(posterior: Int64) throws -> [ValidationResult] {
         try read("listing the validation results of posterior \(posterior)") { c in
             _ = try self.posterior(id: posterior, c)

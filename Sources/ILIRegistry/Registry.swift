@@ -38,11 +38,25 @@ public final class Registry: @unchecked Sendable {
     /// Where `perform(_:)` runs its bodies (internal so that tests can tell they ran here).
     let queue: DispatchQueue
 
+    /// Whether a SQLite file may be created when missing.
+    private let createIfMissing: Bool
+
     /// Opens the registry at `url` (`postgresql://…`, `postgres://…` or `sqlite:PATH`),
     /// creating or migrating its schema.
-    public init(url: String) throws {
+    ///
+    /// With `createIfMissing` (the default) a SQLite file that does not exist is created;
+    /// without, a missing file is an `.unavailable` error naming the path, so that a
+    /// mistyped path read by a listing does not leave an empty database behind. With
+    /// `createFolders` the missing folders above a new file are created too (else its
+    /// folder must exist), and one that cannot be made is named with the reason.
+    /// PostgreSQL databases are never created.
+    public init(url: String, createIfMissing: Bool = true, createFolders: Bool = false) throws {
         self.url = try RegistryURL(url)
+        self.createIfMissing = createIfMissing
         queue = DispatchQueue(label: "ili.registry")
+        if case .sqlite(let path) = self.url {
+            try SQLiteConnection.prepareFile(at: path, create: createIfMissing, createFolders: createIfMissing && createFolders)
+        }
         try lock.withLock { _ = try connected() }
     }
 
@@ -76,7 +90,7 @@ public final class Registry: @unchecked Sendable {
         let fresh: SQLConnection
         switch url {
         case .postgres(let text): fresh = try PostgresConnection(url: text, redactedURL: url.redacted)
-        case .sqlite(let path): fresh = try SQLiteConnection(path: path)
+        case .sqlite(let path): fresh = try SQLiteConnection(path: path, create: createIfMissing)
         }
         do {
             schemaVersionValue = try Migration.migrate(fresh, redactedURL: url.redacted)

@@ -36,21 +36,53 @@ public enum RegistryURL: Sendable, Equatable {
         }
     }
 
-    /// Replaces the password of `scheme://user:password@host…` (and a `password=` query
-    /// parameter) with `***`.
-    public static func redacting(_ url: String) -> String {
-        var out = url
+    /// Every password libpq would read from `text` replaced by `***`, safe for messages
+    /// and logs: the user information of a URI (`scheme://user:password@host…`, where an
+    /// unencoded `@` may sit inside the password), `password=` query parameters (`?` or
+    /// `&`), and `password` pairs of a key=value connection string (`host=h password=p`,
+    /// `password = 'a b'`). Percent-encoded passwords are replaced whole.
+    public static func redacting(_ text: String) -> String {
+        var out = text
+        let isURI = out.range(of: "://") != nil
         if let schemeEnd = out.range(of: "://") {
             let rest = out[schemeEnd.upperBound...]
-            let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
             if let at = rest[..<authorityEnd].lastIndex(of: "@"),
                let colon = rest[..<at].firstIndex(of: ":") {
-                out = String(out[..<out.index(after: colon)]) + "***" + String(out[at...])
+                out = String(out[...colon]) + "***" + String(out[at...])
             }
         }
-        if let query = out.range(of: "password=") {
-            let valueEnd = out[query.upperBound...].firstIndex(of: "&") ?? out.endIndex
-            out.replaceSubrange(query.upperBound..<valueEnd, with: "***")
+        // `password` as a key: at the start, after `?` or `&` in a URI, after whitespace in a
+        // connection string; then `=` (spaces around it in a connection string).
+        var searchFrom = out.startIndex
+        while let key = out.range(of: "password", range: searchFrom..<out.endIndex) {
+            searchFrom = key.upperBound
+            if key.lowerBound != out.startIndex {
+                let before = out[out.index(before: key.lowerBound)]
+                guard isURI ? (before == "?" || before == "&") : before.isWhitespace else { continue }
+            }
+            var cursor = key.upperBound
+            if !isURI { while cursor < out.endIndex, out[cursor].isWhitespace { cursor = out.index(after: cursor) } }
+            guard cursor < out.endIndex, out[cursor] == "=" else { continue }
+            cursor = out.index(after: cursor)
+            if !isURI { while cursor < out.endIndex, out[cursor].isWhitespace { cursor = out.index(after: cursor) } }
+            var valueEnd = cursor
+            if !isURI, cursor < out.endIndex, out[cursor] == "'" {
+                // A quoted value runs to the next quote that no backslash escapes.
+                valueEnd = out.index(after: cursor)
+                while valueEnd < out.endIndex, out[valueEnd] != "'" {
+                    if out[valueEnd] == "\\" { valueEnd = out.index(after: valueEnd) }
+                    if valueEnd < out.endIndex { valueEnd = out.index(after: valueEnd) }
+                }
+                if valueEnd < out.endIndex { valueEnd = out.index(after: valueEnd) }
+            } else {
+                while valueEnd < out.endIndex, isURI ? (out[valueEnd] != "&" && out[valueEnd] != "#") : !out[valueEnd].isWhitespace {
+                    valueEnd = out.index(after: valueEnd)
+                }
+            }
+            let offset = out.distance(from: out.startIndex, to: cursor)
+            out.replaceSubrange(cursor..<valueEnd, with: "***")
+            searchFrom = out.index(out.startIndex, offsetBy: offset + 3)
         }
         return out
     }

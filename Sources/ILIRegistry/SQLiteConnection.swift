@@ -13,9 +13,10 @@ final class SQLiteConnection: SQLConnection {
     /// SQLite copies a bound value when given this destructor (the C macro SQLITE_TRANSIENT).
     private static var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
 
-    init(path: String, busyTimeoutMilliseconds: Int32 = 15_000) throws {
+    /// Opens the database file at `path`; a missing file is created only when `create` is true.
+    init(path: String, create: Bool = true, busyTimeoutMilliseconds: Int32 = 15_000) throws {
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0)
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {
             let detail = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
@@ -39,6 +40,44 @@ final class SQLiteConnection: SQLConnection {
     }
 
     deinit { close() }
+
+    /// Checks before opening that the file at `path` exists unless it may be created, and
+    /// with `createFolders` makes the missing folders above it; the errors name the path
+    /// or the folder. (SQLite's own message for both is "unable to open database file".)
+    static func prepareFile(at path: String, create: Bool, createFolders: Bool) throws {
+        // In-memory and URI names are SQLite's to interpret.
+        guard path != ":memory:", !path.hasPrefix("file:") else { return }
+        let fm = FileManager.default
+        if fm.fileExists(atPath: path) { return }
+        guard create else {
+            throw RegistryError(.unavailable, "no SQLite registry at sqlite:\(path): the file does not exist (check the path, or create the registry first)")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        guard createFolders, !folder.isEmpty, !fm.fileExists(atPath: folder) else { return }
+        // The first missing folder from the top is the one the error names, and what is
+        // above it says why it cannot be made.
+        var missing = folder
+        var existing = (folder as NSString).deletingLastPathComponent
+        while !existing.isEmpty, existing != missing, !fm.fileExists(atPath: existing) {
+            missing = existing
+            existing = (existing as NSString).deletingLastPathComponent
+        }
+        let cannot = "cannot create the folder \(missing) for the SQLite registry sqlite:\(path)"
+        var isDirectory: ObjCBool = false
+        let above = existing.isEmpty ? "." : existing
+        if fm.fileExists(atPath: above, isDirectory: &isDirectory) && !isDirectory.boolValue {
+            throw RegistryError(.unavailable, "\(cannot): \(above) is a file, not a folder")
+        }
+        if !fm.isWritableFile(atPath: above) {
+            throw RegistryError(.unavailable, "\(cannot): \(above) is not writable")
+        }
+        do {
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            throw RegistryError(.unavailable, "\(cannot): \((underlying ?? error as NSError).localizedDescription)")
+        }
+    }
 
     /// Runs `body` again while it fails with SQLITE_BUSY, for up to `milliseconds`.
     ///

@@ -46,7 +46,7 @@ public enum ValidationArtifacts {
         if let trainingFile, FileManager.default.fileExists(atPath: trainingFile) {
             // A training file without curves (e.g. from an older format) is not worth failing validation over.
             if let curves = try? TrainingCurve.read(fromTrainingFile: trainingFile), !curves.isEmpty {
-                plots.append((plotFiles.training, TrainingCurve.plot(curves)))
+                plots.append((plotFiles.training, TrainingCurve.plot(curves, scoreLabel: TrainingCurve.scoreLabel(forTrainingFile: trainingFile))))
             }
         }
         var written: [String] = []

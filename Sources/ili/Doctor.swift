@@ -47,9 +47,15 @@ struct DoctorReport {
         if defaultThreads > cores {
             report.warnings.append("ILI_BLAS_THREADS=\(defaultThreads) exceeds the \(cores) cores: BLAS calls will oversubscribe.")
         }
+        if let problem = threadCountProblem("ILI_BLAS_THREADS", environment, fallback: "one BLAS thread") {
+            report.problems.append(problem)
+        }
         report.lines.append(("Row threads", "\(RowParallelism.processDefault) per network evaluation (of \(cores) cores; ILI_THREADS overrides)"))
         if RowParallelism.processDefault > cores {
             report.warnings.append("ILI_THREADS=\(RowParallelism.processDefault) exceeds the \(cores) cores: training steps will oversubscribe.")
+        }
+        if let problem = threadCountProblem("ILI_THREADS", environment, fallback: "every core (\(cores))") {
+            report.problems.append(problem)
         }
         if let coreType = environment["OPENBLAS_CORETYPE"] {
             report.lines.append(("OPENBLAS_CORETYPE", coreType))
@@ -74,7 +80,9 @@ struct DoctorReport {
         }
 
         if let url = environment["ILI_REGISTRY"] {
-            report.lines.append(("ILI_REGISTRY", redactingPassword(in: url)))
+            let (line, problem) = registryCheck(url)
+            report.lines.append(("ILI_REGISTRY", line))
+            if let problem { report.problems.append(problem) }
         } else {
             report.lines.append(("ILI_REGISTRY", "unset (commands that need a registry take --registry)"))
         }
@@ -92,6 +100,37 @@ struct DoctorReport {
         return out.joined(separator: "\n")
     }
 
+    /// A problem when `name` is set to anything but a whole number above 0 (which the
+    /// binary then ignores, using `fallback`).
+    static func threadCountProblem(_ name: String, _ environment: [String: String], fallback: String) -> String? {
+        guard let text = environment[name] else { return nil }
+        if let n = Int(text.trimmingCharacters(in: .whitespaces)), n > 0 { return nil }
+        return "\(name)=\(text) is not a whole number of threads above 0, so ili ignores it and uses \(fallback); set it to a number such as 2, or unset it."
+    }
+
+    /// The registry URL's line (password hidden) and a problem when the URL cannot be used:
+    /// not a registry URL, or a SQLite file in a folder that does not exist. The database is
+    /// not contacted.
+    static func registryCheck(_ text: String) -> (line: String, problem: String?) {
+        let url: RegistryURL
+        do {
+            url = try RegistryURL(text)
+        } catch {
+            return (RegistryURL.redacting(text), "ILI_REGISTRY: \(error)")
+        }
+        guard case .sqlite(let path) = url, path != ":memory:", !path.hasPrefix("file:") else {
+            return (url.redacted, nil)
+        }
+        let fm = FileManager.default
+        if fm.fileExists(atPath: path) { return (url.redacted, nil) }
+        let folder = (path as NSString).deletingLastPathComponent
+        var isDirectory: ObjCBool = false
+        if folder.isEmpty || (fm.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            return (url.redacted + " (no file yet: `ili registry init` creates it)", nil)
+        }
+        return (url.redacted, "ILI_REGISTRY names \(url.redacted), but its folder \(folder) does not exist: fix the path, or run `ili registry init`, which creates the folder and the file.")
+    }
+
     private static func postgresServerDirectory() -> String? {
         let fm = FileManager.default
         let versions = (try? fm.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
@@ -103,13 +142,4 @@ struct DoctorReport {
         }
         return nil
     }
-}
-
-/// Replaces the password of a `scheme://user:password@host/...` URL with `***`.
-func redactingPassword(in url: String) -> String {
-    guard let schemeEnd = url.range(of: "://"),
-          let at = url[schemeEnd.upperBound...].firstIndex(of: "@") else { return url }
-    let userInfo = url[schemeEnd.upperBound..<at]
-    guard let colon = userInfo.firstIndex(of: ":") else { return url }
-    return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
 }

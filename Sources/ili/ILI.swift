@@ -21,6 +21,9 @@ struct ILI: AsyncParsableCommand {
             RegistryCommand.self,
             PlotCommand.self,
             Validate.self,
+            PriorCommand.self,
+            LogProb.self,
+            MAP.self,
         ]
     )
 }

@@ -32,7 +32,7 @@ struct PlotCorner: ParsableCommand {
 
             Examples:
               ili plot corner --samples samples.npy --labels Ωm σ8
-              ili plot corner --samples npe.npy --samples exact.npy --truth θo.npy
+              ili plot corner --samples npe.npy --samples exact.npy --legend NPE exact --truth θo.npy
             """
     )
 
@@ -45,7 +45,7 @@ struct PlotCorner: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Parameter names, one per column.", valueName: "name"))
     var labels: [String] = []
 
-    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Legend name of each --samples file, in order.", valueName: "name"))
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Legend names, one per --samples file, in order.", valueName: "name"))
     var legend: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("The title above the plot.", valueName: "text"))
@@ -95,7 +95,8 @@ struct PlotTraining: ParsableCommand {
         discussion: """
             One colour per ensemble member: validation score solid, training score dashed, \
             the epoch whose state was kept circled. The score is the mean log-probability \
-            per sample (higher is better).
+            per sample for NPE and NLE, and the negated loss (a log-likelihood of the \
+            classifier's labels, in nats per pair) for NRE; higher is better either way.
             """
     )
 
@@ -110,7 +111,7 @@ struct PlotTraining: ParsableCommand {
         let path = FileManager.default.fileExists(atPath: training, isDirectory: &isDirectory) && isDirectory.boolValue
             ? (training as NSString).appendingPathComponent("training.json") : training
         let curves = try TrainingCurve.read(fromTrainingFile: path)
-        try TrainingCurve.plot(curves).write(to: out)
+        try TrainingCurve.plot(curves, scoreLabel: TrainingCurve.scoreLabel(forTrainingFile: path)).write(to: out)
         print("wrote \(out) (\(curves.count) curve\(curves.count == 1 ? "" : "s"))")
     }
 }

@@ -55,7 +55,7 @@ struct PosteriorSource: ParsableArguments {
     func load() throws -> (posterior: any Posterior, description: String) {
         if let posterior { return (showingWarnings(try loadPosterior(from: posterior)), posterior) }
         let url = try RegistryOptions.url(given: registry)
-        let registry = try Registry(url: url)
+        let registry = try Registry(url: url, createIfMissing: false)
         defer { registry.close() }
         let id: Int64
         if let posteriorId {

@@ -26,7 +26,7 @@ struct RegistryBench: ParsableCommand {
     @Option(help: "Repeats.") var repeats = 3
 
     func run() throws {
-        let registry = try options.open()
+        let registry = try options.open(createIfMissing: true)
         defer { registry.close() }
         var rates: [Double] = [], reads: [Double] = []
         for repeatIndex in 0..<repeats {

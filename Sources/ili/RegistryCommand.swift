@@ -15,7 +15,7 @@ struct RegistryCommand: ParsableCommand {
             is created or upgraded automatically on first use; passwords in URLs are never printed.
 
             Records are named KIND-N in listings (experiment-1, round-4, model-7, posterior-2, \
-            job-3); `ili registry show` takes those names, or an experiment's name.
+            job-3, validation-5); `ili registry show` takes those names, or an experiment's name.
 
             Add --json to any subcommand for machine-readable output.
             """,
@@ -51,12 +51,17 @@ struct RegistryOptions: ParsableArguments {
         throw ValidationError("no registry given: pass --registry URL or set ILI_REGISTRY (e.g. sqlite:runs/registry.db)")
     }
 
-    func open() throws -> Registry { try Registry(url: try url()) }
+    /// Opens the registry. Commands that only read pass `createIfMissing: false`, so that a
+    /// mistyped SQLite path is an error naming it instead of a new empty database; those
+    /// that may create one also create the folders above it.
+    func open(createIfMissing: Bool) throws -> Registry {
+        try Registry(url: try url(), createIfMissing: createIfMissing, createFolders: createIfMissing)
+    }
 }
 
 /// A record name as printed in listings: `posterior-3`, `model-7`, …
 struct RecordName: Equatable {
-    enum Kind: String, CaseIterable { case experiment, round, model, posterior, job }
+    enum Kind: String, CaseIterable { case experiment, round, model, posterior, job, validation }
     var kind: Kind
     var id: Int64
 

@@ -33,7 +33,7 @@ struct RegistryExport: ParsableCommand {
 
     func run() throws {
         let id = posteriorId!
-        let registry = try options.open()
+        let registry = try options.open(createIfMissing: false)
         defer { registry.close() }
         let dir = URL(fileURLWithPath: directory)
         let files = try RegistryArchives.export(registry, id: id, to: dir.path)

@@ -10,14 +10,15 @@ struct RegistryInit: ParsableCommand {
         discussion: """
             Safe to run any number of times, also while other processes use the registry: \
             migrations already applied are skipped, and concurrent runs take turns. For SQLite \
-            the file is created if missing (its directory must exist).
+            the file is created if missing, with any missing folders above it. The other \
+            registry commands only read, and refuse a SQLite path that does not exist.
             """
     )
 
     @OptionGroup var options: RegistryOptions
 
     func run() throws {
-        let registry = try options.open()
+        let registry = try options.open(createIfMissing: true)
         defer { registry.close() }
         if options.json {
             try RegistryOutput.print(json: ["registry": registry.url.redacted, "schemaVersion": registry.schemaVersion])

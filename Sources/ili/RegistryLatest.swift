@@ -18,7 +18,7 @@ struct RegistryLatest: ParsableCommand {
     @Flag(name: .long, help: "Only a calibrated posterior.") var calibrated = false
 
     func run() throws {
-        let registry = try options.open()
+        let registry = try options.open(createIfMissing: false)
         defer { registry.close() }
         guard let posterior = try registry.latestPosterior(experiment: experiment, calibratedOnly: calibrated) else {
             throw RegistryError(.unknownPosterior, """

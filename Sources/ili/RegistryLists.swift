@@ -13,7 +13,7 @@ struct RegistryExperiments: ParsableCommand {
     @OptionGroup var options: RegistryOptions
 
     func run() throws {
-        let registry = try options.open()
+        let registry = try options.open(createIfMissing: false)
         defer { registry.close() }
         let experiments = try registry.experiments()
         if options.json { return try RegistryOutput.print(json: experiments.map(RegistryOutput.object)) }
@@ -43,7 +43,7 @@ struct RegistryRounds: ParsableCommand {
     @Option(name: .long, help: "The experiment's name.") var experiment: String
 
     func run() throws {
-        let registry = try options.open()
+        let registry = try options.open(createIfMissing: false)
         defer { registry.close() }
         let rounds = try registry.rounds(experiment: experiment)
         let outcomes = try rounds.map { round -> RoundOutcome in
@@ -83,7 +83,7 @@ struct RegistryModels: ParsableCommand {
     @Option(name: .long, help: "The experiment's name.") var experiment: String
 
     func run() throws {
-        let registry = try options.open()
+        let registry = try options.open(createIfMissing: false)
         defer { registry.close() }
         let models = try registry.modelVersions(experiment: experiment)
         if options.json { return try RegistryOutput.print(json: models.map(RegistryOutput.object)) }
@@ -107,7 +107,7 @@ struct RegistryPosteriors: ParsableCommand {
     @Flag(name: .long, help: "Only calibrated posteriors.") var calibrated = false
 
     func run() throws {
-        let registry = try options.open()
+        let registry = try options.open(createIfMissing: false)
         defer { registry.close() }
         let posteriors = try registry.posteriors(experiment: experiment, calibratedOnly: calibrated)
         let roundIndex = Dictionary(uniqueKeysWithValues: try registry.rounds(experiment: experiment).map { ($0.id, $0.index) })

@@ -57,12 +57,12 @@ enum RegistryOutput {
 
     static func object(_ p: RegisteredPosterior, roundIndex: Int) -> [String: Any] {
         ["id": RecordName(.posterior, p.id).text, "round": roundIndex, "method": p.method, "calibrated": p.calibrated,
-         "calibratedBy": p.calibratedBy.map { "validation-\($0)" } ?? NSNull(), "createdAt": time(p.createdAt),
+         "calibratedBy": p.calibratedBy.map { RecordName(.validation, $0).text } ?? NSNull(), "createdAt": time(p.createdAt),
          "members": p.members.map { ["index": $0.index, "model": RecordName(.model, $0.modelVersion).text, "weight": $0.weight] }]
     }
 
     static func object(_ v: ValidationResult) -> [String: Any] {
-        ["id": "validation-\(v.id)", "metric": v.metric, "value": v.value ?? NSNull(), "passed": v.passed,
+        ["id": RecordName(.validation, v.id).text, "metric": v.metric, "value": v.value ?? NSNull(), "passed": v.passed,
          "details": json(v.details), "plotFiles": v.plotFiles, "createdAt": time(v.createdAt)]
     }
 
@@ -84,7 +84,7 @@ enum RegistryOutput {
         })
         if !validations.isEmpty {
             out += "\n\nvalidation\n" + table(["ID", "METRIC", "VALUE", "PASSED"], validations.map {
-                ["validation-\($0.id)", $0.metric, $0.value.map { String(format: "%.4g", $0) } ?? "-", $0.passed ? "yes" : "no"]
+                [RecordName(.validation, $0.id).text, $0.metric, $0.value.map { String(format: "%.4g", $0) } ?? "-", $0.passed ? "yes" : "no"]
             })
         }
         return out

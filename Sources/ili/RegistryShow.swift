@@ -8,10 +8,11 @@ struct RegistryShow: ParsableCommand {
         commandName: "show",
         abstract: "Show one record: an experiment, round, model version, posterior or training job.",
         discussion: """
-            ID is a name from a listing (experiment-1, round-4, model-7, posterior-2, job-3) or \
-            an experiment's name. An experiment shows its rounds; a round its training jobs; a \
-            posterior its members and validation results. Weights are never printed: use \
-            `ili registry export` to get them.
+            ID is a name from a listing (experiment-1, round-4, model-7, posterior-2, job-3, \
+            validation-5) or an experiment's name. An experiment shows its rounds; a round its \
+            training jobs; a posterior its members and validation results; a validation result \
+            its figures and details. Weights are never printed: use `ili registry export` to \
+            get them.
             """
     )
 
@@ -19,7 +20,7 @@ struct RegistryShow: ParsableCommand {
     @Argument(help: "What to show, e.g. posterior-2 or an experiment name.") var id: String
 
     func run() throws {
-        let registry = try options.open()
+        let registry = try options.open(createIfMissing: false)
         defer { registry.close() }
         guard let name = RecordName(parsing: id) else {
             return try showExperiment(try registry.experiment(named: id), registry)
@@ -56,6 +57,20 @@ struct RegistryShow: ParsableCommand {
                 ("round", String(model.roundIndex)), ("method", model.method), ("member", String(model.member)),
                 ("estimator", model.estimator), ("weights", "\(model.weightsByteCount) bytes, sha256 \(model.weightsSHA256)"),
                 ("training", model.trainingSummary), ("created", RegistryOutput.time(model.createdAt)),
+            ]))
+        case .validation:
+            let result = try registry.validationResult(id: name.id)
+            if options.json {
+                var object = RegistryOutput.object(result)
+                object["posterior"] = RecordName(.posterior, result.posterior).text
+                return try RegistryOutput.print(json: object)
+            }
+            print(RegistryOutput.fields([
+                ("validation", name.text), ("posterior", RecordName(.posterior, result.posterior).text),
+                ("metric", result.metric), ("value", result.value.map { String(format: "%.6g", $0) } ?? "-"),
+                ("passed", result.passed ? "yes" : "no"),
+                ("plots", result.plotFiles.isEmpty ? "-" : result.plotFiles.joined(separator: ", ")),
+                ("created", RegistryOutput.time(result.createdAt)), ("details", result.details),
             ]))
         case .posterior:
             let posterior = try registry.posterior(id: name.id)

@@ -57,7 +57,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let run = try TrainConfiguration.load(path: config)
         // Open the registry first: an unreachable one is found before any training.
-        let registry = try self.registry.map { try Registry(url: $0) }
+        let registry = try self.registry.map { try Registry(url: $0, createFolders: true) }
         defer { registry?.close() }
         let display = TerminalDisplay(quiet: quiet)
         let (data, warnings) = try FileTrainer.prepare(run, replacing: overwrite)

@@ -24,8 +24,9 @@ struct Validate: ParsableCommand {
               c2st                (with --reference) a classifier cannot tell posterior
                                   samples from the reference samples
 
-            The verdict says which checks failed and in which direction: over-confident \
-            (regions too small), under-confident (too large) or biased. Thresholds default to \
+            The verdict says which checks failed and in which direction each sees the posterior \
+            off: over-confident (regions too small), under-confident (too large) or biased; \
+            an overall direction only when the failed checks agree. Thresholds default to \
             the values in schemas/validation.md and can be changed below.
 
             Writes validation.json and SVG plots (SBC rank histograms, coverage, TARP, \

@@ -56,13 +56,13 @@ final class ClassifierAndEmbeddingTests: XCTestCase {
 
     func testEmbeddingConfigurationFromYAML() throws {
         let config = try EmbeddingConfiguration(yaml: """
-            inputCount: 64
-            inputChannels: 2
+            input_count: 64
+            input_channels: 2
             layers:
               - {type: conv1d, channels: 4, kernel: 5, padding: 2, activation: relu}
-              - {type: maxPool, size: 2}
+              - {type: max_pool, size: 2}
               - {type: conv1d, channels: 8, kernel: 3, stride: 2}
-              - {type: avgPool, size: 3}
+              - {type: avg_pool, size: 3}
               - {type: flatten}
               - {type: dense, width: 16, activation: tanh}
               - {type: dense, width: 5}
@@ -76,11 +76,11 @@ final class ClassifierAndEmbeddingTests: XCTestCase {
         let tape = Tape<Float>()
         XCTAssertEqual(net(tape.constant(rng.normalMatrix(rows: 3, cols: 64))).value.cols, 5)
         // Mistakes name the layer and what to fix.
-        XCTAssertThrowsError(try EmbeddingConfiguration(yaml: "inputCount: 10\nlayers:\n  - {type: conv1d, channels: 2}")) { error in
+        XCTAssertThrowsError(try EmbeddingConfiguration(yaml: "input_count: 10\nlayers:\n  - {type: conv1d, channels: 2}")) { error in
             XCTAssertTrue("\(error)".contains("kernel"), "\(error)")
         }
-        XCTAssertThrowsError(try EmbeddingConfiguration(yaml: "inputCount: 10\nlayers:\n  - {type: maxPool, size: 20}"))
-        XCTAssertThrowsError(try EmbeddingConfiguration(yaml: "inputCount: 10\nlayers: [{type: lstm}]"))
+        XCTAssertThrowsError(try EmbeddingConfiguration(yaml: "input_count: 10\nlayers:\n  - {type: max_pool, size: 20}"))
+        XCTAssertThrowsError(try EmbeddingConfiguration(yaml: "input_count: 10\nlayers: [{type: lstm}]"))
     }
 
     /// y ~ N(0, I₂); c = y₀ sin(t) + y₁ cos(t) + 0.3 ε on 24 time steps. The posterior of y
@@ -114,10 +114,10 @@ final class ClassifierAndEmbeddingTests: XCTestCase {
         var config = DensityEstimatorConfiguration.mdn(features: 2, context: length)
         config.componentCount = 3
         config.embedding = try EmbeddingConfiguration(yaml: """
-            inputCount: 24
+            input_count: 24
             layers:
               - {type: conv1d, channels: 4, kernel: 5, activation: relu}
-              - {type: maxPool, size: 2}
+              - {type: max_pool, size: 2}
               - {type: flatten}
               - {type: dense, width: 8}
             """)

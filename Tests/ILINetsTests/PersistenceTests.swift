@@ -40,10 +40,10 @@ final class PersistenceTests: XCTestCase {
     func testParameterNamesAreUnique() throws {
         var config = DensityEstimatorConfiguration.nsf(features: 4, context: 16)
         config.embedding = try EmbeddingConfiguration(yaml: """
-            inputCount: 16
+            input_count: 16
             layers:
               - {type: conv1d, channels: 2, kernel: 3, activation: relu}
-              - {type: maxPool, size: 2}
+              - {type: max_pool, size: 2}
               - {type: dense, width: 4}
             """)
         for kind in DensityEstimatorTests.kinds {

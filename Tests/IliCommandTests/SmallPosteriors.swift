@@ -36,7 +36,7 @@ enum SmallPosteriors {
               estimators:
                 - \(estimator)
               \(method == "npe" ? "" : "sampler: {method: slice, chains: 4, warmup: 20}")
-            train: {batch_size: 100, max_epochs: 15}
+            train: {batch_size: 50, max_epochs: 80}
             seed: 3
             out: posterior
             """

@@ -82,7 +82,7 @@ public final class ExperimentRunner {
         if case .sqlite(let path) = try RegistryURL(configuration.registry) {
             try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
         }
-        let registry = try Registry(url: configuration.registry)
+        let registry = try Registry(url: configuration.registry, createFolders: true)
         let worker = "ili-run@\(ProcessInfo.processInfo.hostName):\(getpid())"
         let runner = try ExperimentRunner(configuration: configuration, registry: registry, simulation: backend, training: training,
                                           observer: observer, stop: stop, worker: worker)

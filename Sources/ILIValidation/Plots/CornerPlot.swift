@@ -121,7 +121,8 @@ public struct CornerPlot: Sendable {
         let peak = densities.flatMap { $0 }.max() ?? 1
         let frame = PlotFrame(x: x, y: y, width: panelSize, height: panelSize, xRange: range, yRange: (0, peak > 0 ? peak * 1.08 : 1))
         svg.open("g", ["class": "histogram", "data-parameter": String(j)])
-        frame.drawAxes(into: &svg, xLabel: showX ? parameterNames[j] : nil, xTicks: showX, yTicks: false, grid: false, tickCount: 4)
+        frame.drawAxes(into: &svg, xLabel: showX ? parameterNames[j] : nil, xTicks: showX, yTicks: false, grid: false, tickCount: 4,
+                       labelsInside: true)
         for (k, density) in densities.enumerated() {
             var points: [(Double, Double)] = [(frame.px(range.0), frame.py(0))]
             for b in 0..<bins {
@@ -146,7 +147,7 @@ public struct CornerPlot: Sendable {
         let frame = PlotFrame(x: x, y: y, width: panelSize, height: panelSize, xRange: xRange, yRange: yRange)
         svg.open("g", ["class": "contours", "data-parameters": "\(j),\(i)"])
         frame.drawAxes(into: &svg, xLabel: showX ? parameterNames[j] : nil, yLabel: showY ? parameterNames[i] : nil,
-                       xTicks: showX, yTicks: showY, grid: false, tickCount: 4)
+                       xTicks: showX, yTicks: showY, grid: false, tickCount: 4, labelsInside: true)
         for (k, s) in series.enumerated() {
             let grid = DensityGrid(x: (0..<s.samples.rows).map { s.samples[$0, j] },
                                    y: (0..<s.samples.rows).map { s.samples[$0, i] },

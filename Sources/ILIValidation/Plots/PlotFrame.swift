@@ -43,10 +43,13 @@ public struct PlotFrame: Sendable {
     }
 
     /// The frame, light grid lines at the ticks, tick labels on the chosen sides, the axis
-    /// labels and an optional title above.
+    /// labels and an optional title above. With `labelsInside`, a tick label that would
+    /// reach past the frame's side (beyond its ends along the axis), or into the label
+    /// before it, is left out, its tick kept: small panels placed close together (a corner
+    /// plot's) then never get labels that run into each other or their neighbours'.
     public func drawAxes(into svg: inout SVGWriter, xLabel: String? = nil, yLabel: String? = nil,
                          title: String? = nil, xTicks: Bool = true, yTicks: Bool = true, grid: Bool = true,
-                         tickCount: Int = 5, integerXTicks: Bool = false) {
+                         tickCount: Int = 5, integerXTicks: Bool = false, labelsInside: Bool = false) {
         svg.open("g", ["class": "axes"])
         var xt = NiceTicks.positions(from: xRange.low, to: xRange.high, about: tickCount)
         let yt = NiceTicks.positions(from: yRange.low, to: yRange.high, about: tickCount)
@@ -63,14 +66,25 @@ public struct PlotFrame: Sendable {
         }
         svg.rect(x: x, y: y, width: width, height: height, style: "fill:none;stroke:\(Palette.axis);stroke-width:1", className: "frame")
         if xTicks {
+            var lastRight = -Double.infinity
             for t in xt {
                 svg.line(x1: px(t), y1: y + height, x2: px(t), y2: y + height + 4, style: "stroke:\(Palette.axis)", className: "tick")
-                svg.text(NiceTicks.label(t, step: xStep), x: px(t), y: y + height + 15, anchor: "middle", size: 10, className: "tick-label")
+                let label = NiceTicks.label(t, step: xStep)
+                let halfWidth = Self.tickLabelWidth(label) / 2
+                if labelsInside && (px(t) - halfWidth < x || px(t) + halfWidth > x + width || px(t) - halfWidth < lastRight + 2) {
+                    continue
+                }
+                lastRight = px(t) + halfWidth
+                svg.text(label, x: px(t), y: y + height + 15, anchor: "middle", size: 10, className: "tick-label")
             }
         }
         if yTicks {
+            var lastTop = Double.infinity   // labels go up the axis
             for t in yt {
                 svg.line(x1: x - 4, y1: py(t), x2: x, y2: py(t), style: "stroke:\(Palette.axis)", className: "tick")
+                let half = Self.tickLabelHalfHeight
+                if labelsInside && (py(t) - half < y || py(t) + half > y + height || py(t) + half > lastTop - 2) { continue }
+                lastTop = py(t) - half
                 svg.text(NiceTicks.label(t, step: yStep), x: x - 6, y: py(t) + 3.5, anchor: "end", size: 10, className: "tick-label")
             }
         }
@@ -86,6 +100,13 @@ public struct PlotFrame: Sendable {
         }
         svg.close()
     }
+
+    /// The width a 10-point tick label takes, estimated at 6 pixels a character (digits,
+    /// signs and points of a sans-serif face are narrower).
+    public static func tickLabelWidth(_ label: String) -> Double { 6 * Double(label.count) }
+
+    /// Half the height of a 10-point tick label around its tick.
+    public static let tickLabelHalfHeight = 5.0
 
     /// A legend box in a corner of the panel (top left unless told otherwise): a line sample and a label per entry.
     public func drawLegend(into svg: inout SVGWriter, entries: [(label: String, style: String)], right: Bool = false,

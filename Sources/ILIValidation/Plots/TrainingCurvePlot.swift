@@ -45,16 +45,37 @@ public struct TrainingCurve: Sendable, Equatable {
         }
     }
 
+    /// The axis label of the score a posterior directory's curves hold: NRE trains on a
+    /// loss whose negation is a log-likelihood of the classifier's labels, NPE and NLE on
+    /// the log-probability. The method is read from `training.json` or else from the
+    /// `posterior.json` beside it; the log-probability when neither says.
+    public static func scoreLabel(forTrainingFile path: String) -> String {
+        let directory = (path as NSString).deletingLastPathComponent
+        for file in [path, (directory as NSString).appendingPathComponent("posterior.json")] {
+            guard let data = FileManager.default.contents(atPath: file),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let method = object["method"] as? String else { continue }
+            return method.uppercased().hasPrefix("NRE") ? negatedLossLabel : logProbabilityLabel
+        }
+        return logProbabilityLabel
+    }
+
+    public static let logProbabilityLabel = "mean log-probability"
+    public static let negatedLossLabel = "negated loss (nats per pair)"
+
     /// Score against epoch: validation solid, training dashed (lighter), one colour per network.
-    public static func plot(_ curves: [TrainingCurve], scoreLabel: String = "mean log-probability") -> SVGWriter {
+    /// The score axis leaves a seventh of its height free above the highest score, so that
+    /// a curve that levels off at its best does not run along the frame.
+    public static func plot(_ curves: [TrainingCurve], scoreLabel: String = logProbabilityLabel) -> SVGWriter {
         var svg = SVGWriter(width: 560, height: 400)
         let all = curves.flatMap { $0.training + $0.validation }.filter(\.isFinite)
         let epochs = curves.map { Swift.max($0.training.count, $0.validation.count) }.max() ?? 1
         // The first epochs of a flow can be far below the rest: start the axis at the 2% quantile.
         let low = all.isEmpty ? 0 : SampleStatistics.quantile(all, 0.02)
         let high = all.max() ?? 1
-        let pad = 0.05 * Swift.max(high - low, 1e-9)
-        let frame = PlotFrame(x: 75, y: 45, width: 460, height: 300, xRange: (1, Double(Swift.max(epochs, 2))), yRange: (low - pad, high + pad))
+        let span = Swift.max(high - low, 1e-9)
+        let frame = PlotFrame(x: 75, y: 45, width: 460, height: 300, xRange: (1, Double(Swift.max(epochs, 2))),
+                              yRange: (low - 0.05 * span, high + span / 6))
         svg.open("g", ["class": "training-plot"])
         frame.drawAxes(into: &svg, xLabel: "epoch", yLabel: scoreLabel, title: "Training curves", integerXTicks: true)
         var entries: [(label: String, style: String)] = []

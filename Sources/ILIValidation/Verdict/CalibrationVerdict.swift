@@ -34,7 +34,10 @@ public struct CheckOutcome: Sendable, Codable, Equatable {
 public struct CalibrationVerdict: Sendable, Codable, Equatable {
     public var passed: Bool
     public var checks: [CheckOutcome]
-    /// The direction most failed checks agree on; nil when passed or when they disagree.
+    /// The direction every failed check that names one agrees on; nil when passed, when
+    /// none names one, or when they disagree (each check's own is in `checks`). A vote
+    /// would call a posterior over-confident by two checks to one while the third's
+    /// coverage curve lies above the diagonal.
     public var direction: Miscalibration?
     public var thresholds: CalibrationThresholds
 
@@ -58,12 +61,10 @@ public struct CalibrationVerdict: Sendable, Codable, Equatable {
                                   direction: consensus(failed.compactMap(\.direction)), thresholds: thresholds)
     }
 
-    /// The direction named by more failed checks than any other.
+    /// The one direction all of `directions` name; nil when they are empty or differ.
     static func consensus(_ directions: [Miscalibration]) -> Miscalibration? {
-        let counts = Dictionary(directions.map { ($0, 1) }, uniquingKeysWith: +)
-        guard let top = counts.values.max() else { return nil }
-        let leaders = counts.filter { $0.value == top }.map(\.key)
-        return leaders.count == 1 ? leaders[0] : nil
+        guard let first = directions.first, directions.allSatisfy({ $0 == first }) else { return nil }
+        return first
     }
 
     static func judgeSBC(_ sbc: SimulationBasedCalibration.Result, _ t: CalibrationThresholds) -> CheckOutcome {
@@ -127,11 +128,15 @@ public struct CalibrationVerdict: Sendable, Codable, Equatable {
         if passed {
             lines.append("verdict: calibrated (\(checks.count) checks passed)")
         } else {
-            let failedCount = checks.filter { !$0.passed }.count
-            lines.append("verdict: NOT calibrated, \(direction?.rawValue ?? "miscalibrated") (\(failedCount) of \(checks.count) checks failed)")
+            let failed = checks.filter { !$0.passed }
+            let named = Set(failed.compactMap(\.direction))
+            let overall = direction.map { ", \($0.rawValue)" }
+                ?? (named.count > 1 ? "; the failed checks disagree on the direction" : "")
+            lines.append("verdict: NOT calibrated\(overall) (\(failed.count) of \(checks.count) checks failed)")
         }
         for check in checks {
-            lines.append("  \(check.passed ? "pass" : "FAIL")  \(check.summary)")
+            let direction = check.passed ? "" : check.direction.map { " [\($0.rawValue)]" } ?? ""
+            lines.append("  \(check.passed ? "pass" : "FAIL")  \(check.summary)\(direction)")
         }
         return lines.joined(separator: "\n")
     }
