@@ -130,8 +130,13 @@ public final class FleetCoordinator: @unchecked Sendable {
 
     // MARK: The I/O thread
 
+    /// Seconds the I/O thread keeps serving after `shutdown`, so that libzmq writes the
+    /// shutdown messages out before the process may exit (closing a socket does not wait).
+    public var drainSeconds = 0.5
+
     private func serve() {
         var generation = 0
+        var leaveAt: Double?
         do {
             while true {
                 let (events, leaving) = condition.withLock { () -> ([CoordinatorStateMachine.Event], Bool) in
@@ -145,7 +150,8 @@ public final class FleetCoordinator: @unchecked Sendable {
                     }
                     try apply(event, generation: generation)
                 }
-                if leaving { break }
+                if leaving && leaveAt == nil { leaveAt = clock() + drainSeconds }
+                if let leaveAt, clock() >= leaveAt { break }
                 let wait = max(0, min(machine.nextDeadline() - clock(), 0.25))
                 var received = 0
                 while received < 256, let (peer, frames) = try transport.receive(timeout: received == 0 ? wait : 0) {

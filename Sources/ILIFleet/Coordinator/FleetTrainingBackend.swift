@@ -12,7 +12,8 @@ public final class FleetTrainingBackend: TrainingBackend {
     let coordinator: FleetCoordinator
     let registry: Registry
     let local: InProcessTrainingBackend
-    /// Seconds without any trainer before queued jobs are trained here.
+    /// Seconds without any trainer (at the start of a round's training, or after the last
+    /// one left) before the jobs are trained here.
     public var aloneAfter: Double = 3
 
     public init(coordinator: FleetCoordinator, registry: Registry, worker: String) {
@@ -24,6 +25,11 @@ public final class FleetTrainingBackend: TrainingBackend {
 
     public func complete(round: Round, experiment: String, observer: (any RunObserver)?, stop: StopSignal) throws -> [TrainingJob] {
         var jobs = try registry.trainingJobs(round: round.id)
+        // Trainers started with the fleet may still be saying hello: give them a moment.
+        let grace = Date().addingTimeInterval(aloneAfter)
+        while (coordinator.status().workers[.trainer] ?? 0) == 0 && Date() < grace && !stop.requested {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
         guard (coordinator.status().workers[.trainer] ?? 0) > 0 else {
             return try local.complete(round: round, experiment: experiment, observer: observer, stop: stop)
         }
