@@ -100,7 +100,7 @@ final class TrainingTests: XCTestCase {
             return try RowParallelism.withWidth(width) {
                 let result = try NeuralRatioEstimation.train(
                     configurations: Array(repeating: ClassifierConfiguration(parameterCount: 2, dataCount: 2), count: members),
-                    data: data, ratio: .init(variant: variant), settings: s, seed: seed, progress: TrainingProgress(quiet: true))
+                    data: data, ratio: .init(variant: variant), settings: s, seed: seed)
                 return result.ensemble.members.flatMap { $0.parameters.map(\.value.storage) }
             }
         }
@@ -125,7 +125,7 @@ final class TrainingTests: XCTestCase {
             return try RowParallelism.withWidth(width) {
                 let result = try NeuralPosteriorEstimation.train(
                     configurations: [.maf(features: 2, context: 2), nsf, .mdn(features: 2, context: 2)],
-                    data: data, settings: s, seed: 11, progress: TrainingProgress(quiet: true))
+                    data: data, settings: s, seed: 11)
                 return result.ensemble.members.flatMap { $0.parameters.map(\.value.storage) }
             }
         }

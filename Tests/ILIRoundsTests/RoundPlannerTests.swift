@@ -1,5 +1,5 @@
 import Foundation
-import ILIRegistry
+@testable import ILIRegistry
 @testable import ILIRounds
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 import ILIRegistry
+import ILITensor
 import XCTest
 
 /// The fleet through the real binary: `ili run --bind`, `ili simulate`, `ili train-worker`
@@ -21,7 +22,7 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
         process.arguments = arguments
         process.currentDirectoryURL = directory
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        FileManager.default.createFile(atPath: path(log), contents: nil)
+        _ = FileManager.default.createFile(atPath: path(log), contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path(log)))
         process.standardOutput = handle
         process.standardError = handle
@@ -46,7 +47,7 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONPATH"] = Self.opsPython
         process.environment = environment
-        FileManager.default.createFile(atPath: path(log), contents: nil)
+        _ = FileManager.default.createFile(atPath: path(log), contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path(log)))
         process.standardOutput = handle
         process.standardError = handle
@@ -256,6 +257,25 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
         XCTAssertTrue(log("second.log").contains("resuming experiment fleet"), log("second.log"))
     }
 
+    func testSIGTERMStopsTheCoordinatorCleanlyAndTheWorkersWaitForItsSuccessor() throws {
+        let command = try writeSlowSimulator(pause: 0.2)
+        let config = try writeConfiguration(simulator: "{exec: '\(command)'}", rounds: 1, perRound: 300)
+        let endpoint = "ipc://" + path("coordinator.sock")
+        let arguments = ["run", config, "--bind", endpoint, "--local-workers", "0", "--batch-size", "10", "--heartbeat", "0.2"]
+        let worker = try start(["simulate", "--connect", endpoint, "--exec", command, "--name", "patient"], log: "worker.log")
+        let first = try start(arguments, log: "first.log")
+        waitUntil(120, "the first simulations") { try self.registry().rounds(experiment: "fleet").first.map { $0.validSimulations > 20 } ?? false }
+        kill(first.processIdentifier, SIGTERM)
+        XCTAssertEqual(waitForExit(first, seconds: 60, logs: ["first.log"]), 0, log("first.log"))
+        XCTAssertTrue(log("first.log").contains("stopped (SIGTERM received)"), log("first.log"))
+        XCTAssertEqual(try registry().rounds(experiment: "fleet")[0].status, .simulating)
+        XCTAssertTrue(worker.isRunning, "a stopped coordinator does not send its workers away")
+        let second = try start(arguments, log: "second.log")
+        XCTAssertEqual(waitForExit(second, seconds: 300, logs: ["second.log", "worker.log"]), 0, log("second.log"))
+        try assertComplete(rounds: 1, perRound: 300)
+        XCTAssertEqual(waitForExit(worker, seconds: 60, logs: ["worker.log"]), 0)
+    }
+
     func testATrainerKilledMidJobIsTakenOverByAnother() throws {
         let config = try writeConfiguration(rounds: 1, perRound: 300, train: "{max_epochs: 400, stop_after_epochs: 1000, batch_size: 50}",
                                             members: "[{model: maf, hidden_features: 8, num_transforms: 2}]")
@@ -277,5 +297,39 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
         XCTAssertEqual(job.status, .done)
         XCTAssertEqual(job.claimedBy, "trainer-heir")
         XCTAssertEqual(job.attempts, 2)
+    }
+}
+
+/// `ili simulate` without a coordinator: simulations written to files, and its refusals.
+final class SimulateFileCommandTests: ScratchDirectoryTestCase {
+    func testWritesThetaAndXFilesFromTheDefaultPriorOrAGivenOne() throws {
+        let written = try BinaryRunner.run(["simulate", "--simulator", "two_moons", "--count", "50", "--out", path("data"), "--seed", "3"])
+        XCTAssertEqual(written.status, 0, written.stderr)
+        let theta = try NPYFile.read(path("data/theta.npy")).matrix(as: Float.self)
+        let x = try NPYFile.read(path("data/x.npy")).matrix(as: Float.self)
+        XCTAssertEqual([theta.rows, theta.cols, x.rows, x.cols], [50, 2, 50, 2])
+        XCTAssertTrue(theta.storage.allSatisfy { abs($0) <= 1 }, "two moons' prior is the box [-1, 1]²")
+        // The same seed gives the same files.
+        XCTAssertEqual(try BinaryRunner.run(["simulate", "--simulator", "two_moons", "--count", "50", "--out", path("again"), "--seed", "3"]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path("again/x.npy"))), try Data(contentsOf: URL(fileURLWithPath: path("data/x.npy"))))
+        // A prior of its own: θ inside [0.5, 0.6]².
+        try "prior: {uniform: {low: [0.5, 0.5], high: [0.6, 0.6]}}\n".write(toFile: path("prior.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try BinaryRunner.run(["simulate", "--simulator", "two_moons", "--count", "20", "--out", path("narrow"), "--prior", path("prior.yaml")]).status, 0)
+        XCTAssertTrue(try NPYFile.read(path("narrow/theta.npy")).matrix(as: Float.self).storage.allSatisfy { $0 >= 0.5 && $0 <= 0.6 })
+    }
+
+    func testRefusesWhatCannotWorkWithAMessageNamingIt() throws {
+        let unknown = try BinaryRunner.run(["simulate", "--simulator", "three_moons", "--count", "5", "--out", path("d")])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("three_moons"), unknown.stderr)
+        let noCount = try BinaryRunner.run(["simulate", "--simulator", "two_moons", "--out", path("d")])
+        XCTAssertTrue(noCount.stderr.contains("--count"), noCount.stderr)
+        let plainTCP = try BinaryRunner.run(["simulate", "--connect", "tcp://127.0.0.1:9", "--simulator", "two_moons"])
+        XCTAssertNotEqual(plainTCP.status, 0)
+        XCTAssertTrue(plainTCP.stderr.contains("CURVE"), plainTCP.stderr)
+        try "prior: {uniform: {low: [0, 0], high: [1, 1]}}\n".write(toFile: path("two.yaml"), atomically: true, encoding: .utf8)
+        let wrongPrior = try BinaryRunner.run(["simulate", "--simulator", "ltu_toy", "--count", "5", "--out", path("d"), "--prior", path("two.yaml")])
+        XCTAssertNotEqual(wrongPrior.status, 0)
+        XCTAssertTrue(wrongPrior.stderr.contains("2 parameters") && wrongPrior.stderr.contains("takes 3"), wrongPrior.stderr)
     }
 }
