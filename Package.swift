@@ -3,8 +3,8 @@ import PackageDescription
 
 // Module layout: C libraries behind `C<Name>` system-library targets that expose
 // only what ili calls; Swift modules stacked engine → nets → inference → validation,
-// with the registry beside them, and the experiment loop (rounds) over all of those;
-// `ili` is the command-line tool.
+// with the registry beside them, and the experiment loop (rounds) over all of those,
+// the fleet (ZeroMQ coordinator and workers) over the loop; `ili` is the command-line tool.
 // The numeric modules are compiled for AVX2 and FMA on x86-64 (every x86 server since
 // 2013): the vectorized exp/tanh kernels and the element-wise loops run ~1.3x faster
 // than with the baseline SSE2 target. `ILI_PORTABLE=1 swift build` builds for any
@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "ILIValidation", targets: ["ILIValidation"]),
         .library(name: "ILIRegistry", targets: ["ILIRegistry"]),
         .library(name: "ILIRounds", targets: ["ILIRounds"]),
+        .library(name: "ILIFleet", targets: ["ILIFleet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -86,10 +87,15 @@ let package = Package(
             dependencies: ["ILIInference", "ILIValidation", "ILIRegistry"],
             swiftSettings: numericSettings
         ),
+        .target(
+            name: "ILIFleet",
+            dependencies: ["CZeroMQ", "ILIRounds", "ILIInference", "ILIRegistry"]
+        ),
         .executableTarget(
             name: "ili",
             dependencies: [
                 "ILIRounds",
+                "ILIFleet",
                 "ILITensor",
                 "ILINets",
                 "ILIInference",
@@ -110,6 +116,9 @@ let package = Package(
                 "ILINets",
                 "ILIInference",
                 "ILIValidation",
+                "ILIRegistry",
+                "ILIRounds",
+                "ILIFleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/ili-bench",
@@ -123,6 +132,7 @@ let package = Package(
         .testTarget(name: "ILIValidationTests", dependencies: ["ILIValidation"]),
         .testTarget(name: "ILIRegistryTests", dependencies: ["ILIRegistry", "ILITensor"]),
         .testTarget(name: "ILIRoundsTests", dependencies: ["ILIRounds"]),
+        .testTarget(name: "ILIFleetTests", dependencies: ["ILIFleet", "ILIRounds", "ILIRegistry"]),
         .testTarget(name: "IliCommandTests", dependencies: ["ili", "ILIRegistry", "ILITensor"]),
     ]
 )

@@ -13,6 +13,7 @@ struct BenchCommand: ParsableCommand {
             TaskData.self,
             C2STCommand.self,
             FlowParityCommand.self,
+            FleetBench.self,
         ]
     )
 

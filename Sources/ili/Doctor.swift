@@ -1,6 +1,7 @@
 import ArgumentParser
 import CZeroMQ
 import Foundation
+import ILIFleet
 import ILIRegistry
 import ILITensor
 
@@ -38,6 +39,12 @@ struct DoctorReport {
         report.lines.append(("libzmq", "\(major).\(minor).\(patch)"))
         if major < 4 {
             report.problems.append("libzmq \(major).\(minor) is too old: ili needs 4.x (install libzmq3-dev).")
+        }
+        report.lines.append(("CURVE", CurveKeyPair.isAvailable
+            ? "available (tcp endpoints of the fleet are encrypted and authenticated)"
+            : "NOT available in this libzmq: tcp endpoints cannot be secured"))
+        if !CurveKeyPair.isAvailable {
+            report.warnings.append("this libzmq has no CURVE: the fleet can serve only inproc:// and ipc:// endpoints (or tcp with --insecure); install Debian's libzmq5, which has it.")
         }
 
         let defaultThreads = BLASConfiguration.useDefaultThreadCount(environment: environment)

@@ -16,6 +16,9 @@ struct ILI: AsyncParsableCommand {
         subcommands: [
             Doctor.self,
             Run.self,
+            Simulate.self,
+            TrainWorker.self,
+            Keys.self,
             Train.self,
             Sample.self,
             RegistryCommand.self,

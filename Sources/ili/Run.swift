@@ -26,6 +26,13 @@ struct Run: ParsableCommand {
             stops at the next safe point with everything finished committed (a second Ctrl-C \
             quits at once).
 
+            With --bind ENDPOINT the same loop serves the fleet: simulator workers (`ili simulate \
+            --connect`, or the Python client in ops/python) take θ batches and stream results \
+            back, trainer workers (`ili train-worker`) claim the training jobs, and every pair is \
+            committed to the registry before it is acknowledged. tcp endpoints need CURVE keys \
+            (--key, --allowed-keys; see `ili keys generate`). --local-workers N adds simulator \
+            threads in this process (0 for none); training runs here when no trainer is connected.
+
             Each round's posterior directory, validation.json and plots go to OUT/round-N. \
             Sample the newest calibrated posterior with:
               ili sample --registry URL --experiment NAME --latest-calibrated --obs x.npy --out s.npy
@@ -47,6 +54,7 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("The registry URL, instead of the configuration's `registry`.", valueName: "url"))
     var registry: String?
     @Flag(name: .shortAndLong, help: "No progress display, only the final summary.") var quiet = false
+    @OptionGroup(title: "Fleet (ZeroMQ workers)") var fleet: RunFleetOptions
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
@@ -57,8 +65,18 @@ struct Run: ParsableCommand {
         let signals = StopOnSignals(stop: stop, display: display)
         defer { signals.cancel() }
         let observer = RunDisplay(display: display, method: configuration.inference.method)
-        let runner = try ExperimentRunner.prepare(configuration, observer: observer, stop: stop)
-        let summary = try runner.run()
+        let setup = fleet.enabled ? try FleetSetup(fleet, configuration: configuration, display: display) : nil
+        let summary: ExperimentRunner.Summary
+        do {
+            let runner = try ExperimentRunner.prepare(configuration, observer: observer, stop: stop,
+                                                      simulation: setup?.simulation, training: setup?.training)
+            summary = try runner.run()
+        } catch {
+            setup?.finish(reason: "the coordinator stopped: \(error)", workersExit: false)
+            throw error
+        }
+        setup?.finish(reason: summary.stoppedBecause ?? "experiment \(summary.experiment) is complete",
+                      workersExit: summary.stoppedBecause == nil)
         display.finish()
         print(Self.render(summary, configuration: configuration))
     }

@@ -330,6 +330,8 @@ public final class ExperimentRunner {
             let thetaByTask = Dictionary(uniqueKeysWithValues: tasks.map { ($0.taskId, $0.theta.map(Float.init)) })
             let drawsFromPrior = try RegistryMapping.proposal(of: round) == .prior
             let acceptsUnsolicited = purpose == .training && drawsFromPrior
+            simulation.prepare(for: SimulationContext(experiment: experiment.name, round: round.index, purpose: purpose,
+                                                      acceptsUnsolicited: acceptsUnsolicited))
             try simulation.run(tasks, commit: { outcomes in
                 let records = try outcomes.map { outcome -> SimulationRecord in
                     guard let theta = thetaByTask[outcome.taskId] ?? (acceptsUnsolicited ? outcome.theta : nil) else {
@@ -345,7 +347,7 @@ public final class ExperimentRunner {
                 stored.formUnion(outcomes.map(\.taskId))
                 observer?.simulationProgress(round: round.index, purpose: purpose, valid: valid, failed: invalid, target: target,
                                              perSecond: Double(committedHere) / max(Date().timeIntervalSince(start), 1e-3))
-            }, shouldStop: { stop.requested })
+            }, shouldStop: { stop.requested || valid >= target })   // producers' pairs may reach the target first
             (valid, invalid) = try counts()
             chunk += 1
         }

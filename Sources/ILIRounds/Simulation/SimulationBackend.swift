@@ -1,3 +1,4 @@
+import ILIRegistry
 import ILITensor
 
 /// One simulation to run: the registry's task id, θ, and the seed of its noise.
@@ -58,6 +59,32 @@ public protocol SimulationBackend: AnyObject {
     var xCount: Int { get }
 
     func run(_ tasks: [SimulationTask], commit: ([SimulationOutcome]) throws -> Void, shouldStop: () -> Bool) throws
+
+    /// Called before each `run` with what its tasks are for; backends that serve remote
+    /// workers tell them the round, and take producers' unsolicited pairs only when
+    /// `context.acceptsUnsolicited`. The default does nothing.
+    func prepare(for context: SimulationContext)
+}
+
+extension SimulationBackend {
+    public func prepare(for context: SimulationContext) {}
+}
+
+/// What the tasks of one `run` are for.
+public struct SimulationContext: Sendable, Equatable {
+    public var experiment: String
+    public var round: Int
+    public var purpose: SimulationPurpose
+    /// Whether outcomes for tasks the round did not ask for (`SimulationOutcome.unsolicited`)
+    /// are taken: only while the round draws its training θ from the prior.
+    public var acceptsUnsolicited: Bool
+
+    public init(experiment: String, round: Int, purpose: SimulationPurpose, acceptsUnsolicited: Bool) {
+        self.experiment = experiment
+        self.round = round
+        self.purpose = purpose
+        self.acceptsUnsolicited = acceptsUnsolicited
+    }
 }
 
 /// Runs a built-in simulator on the calling thread, in groups of `batchSize` tasks.
