@@ -7,14 +7,16 @@
 # none; sbi: its round loop and the final 10,000 samples), C2ST of 10,000 samples at the
 # observation against exact reference samples, and ili's time spent in registry calls.
 # Also ili's single-round NPE on R·N simulations from the prior, the baseline that
-# sequential rounds must beat.
+# sequential rounds must beat. With --active, also ili's active NPE against sequential NPE
+# with the same two-member ensemble (two MAFs), to see when choosing θ by the members'
+# disagreement helps.
 #   Benchmarks/sequential/run.sh [--seeds 1,2,3] [--obs 1,2] [--rounds 10] [--per-round 1000]
-#                                [--methods snpe,snle] [--threads 2] [--skip-sbi] [--keep DIR]
+#                                [--methods snpe,snle] [--threads 2] [--skip-sbi] [--active] [--keep DIR]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source Benchmarks/lib/venv.sh
 
-seeds=1,2,3 observations=1,2 rounds=10 per_round=1000 methods=snpe,snle threads=2 skip_sbi=0 keep=""
+seeds=1,2,3 observations=1,2 rounds=10 per_round=1000 methods=snpe,snle threads=2 skip_sbi=0 active=0 keep=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --seeds) seeds="$2"; shift 2 ;;
@@ -24,6 +26,7 @@ while [ $# -gt 0 ]; do
         --methods) methods="$2"; shift 2 ;;
         --threads) threads="$2"; shift 2 ;;
         --skip-sbi) skip_sbi=1; shift ;;
+        --active) active=1; shift ;;
         --keep) keep="$2"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -45,14 +48,14 @@ c2st() { "$bench" c2st --reference "$1" --candidate "$2" | python3 -c 'import js
 
 # ili run for one configuration; prints "seconds registry_seconds" and leaves samples_xo.npy.
 ili_run() {
-    local dir="$1" strategy="$2" method="$3" count="$4" per="$5" seed="$6" obs="$7"
+    local dir="$1" strategy="$2" method="$3" count="$4" per="$5" seed="$6" obs="$7" estimators="${8:-[{model: maf}]}"
     mkdir -p "$dir"
     cat >"$dir/config.yaml" <<YAML
 experiment: bench
 simulator: two_moons
 inference:
   method: $method
-  estimators: [{model: maf}]
+  estimators: $estimators
 rounds: {strategy: $strategy, count: $count, simulations_per_round: $per}
 observation: $obs
 validation: {simulations: 0}
@@ -91,6 +94,14 @@ for seed in ${seeds//,/ }; do
                 printf 'sbi\t%s\t%s\t%s\t%s\t%s\tnan\n' "$m" "$seed" "$k" "$seconds" "$score" | tee -a "$rows"
             fi
         done
+        if [ "$active" = 1 ]; then
+            pair="[{model: maf}, {model: maf}]"
+            for strategy in sequential active; do
+                read -r seconds registry < <(ili_run "$work/ili-$strategy-ens-$k" "$strategy" npe "$rounds" "$per_round" "$seed" "$obs" "$pair")
+                score=$(c2st "$ref" "$work/ili-$strategy-ens-$k/out/round-$((rounds - 1))/samples_xo.npy")
+                printf 'ili\t%s-npe-2maf\t%s\t%s\t%.2f\t%s\t%s\n' "$strategy" "$seed" "$k" "$seconds" "$score" "$registry" | tee -a "$rows"
+            done
+        fi
         # The baseline: one amortized NPE round on all the simulations.
         read -r seconds registry < <(ili_run "$work/ili-npe-$k" amortized npe 1 $((rounds * per_round)) "$seed" "$obs")
         score=$(c2st "$ref" "$work/ili-npe-$k/out/round-0/samples_xo.npy")
