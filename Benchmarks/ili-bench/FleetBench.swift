@@ -33,7 +33,7 @@ struct FleetBench: ParsableCommand {
     }
 
     /// The commit the experiment loop makes: θ looked up by task id, one transaction per group.
-    static func commit(_ registry: Registry, round: Int64, theta: [String: [Float]], groups: Counter) -> ([SimulationOutcome]) throws -> Void {
+    static func commit(_ registry: Registry, round: RoundID, theta: [String: [Float]], groups: Counter) -> ([SimulationOutcome]) throws -> Void {
         { outcomes in
             let records = outcomes.map { SimulationRecord(taskId: $0.taskId, theta: theta[$0.taskId]!, x: $0.x ?? [], valid: $0.x != nil, reason: $0.failure) }
             try registry.appendSimulations(round: round, records, worker: "bench")

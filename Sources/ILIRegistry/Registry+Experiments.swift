@@ -21,7 +21,7 @@ public struct ExperimentSpec: Sendable {
 }
 
 public struct Experiment: Sendable, Equatable {
-    public var id: Int64
+    public var id: ExperimentID
     public var name: String
     public var config: String
     public var prior: String
@@ -63,9 +63,9 @@ extension Registry {
         try read("reading experiment \(name)") { c in try experiment(named: name, c) }
     }
 
-    public func experiment(id: Int64) throws -> Experiment {
+    public func experiment(id: ExperimentID) throws -> Experiment {
         try read("reading experiment \(id)") { c in
-            guard let row = try c.query("SELECT \(Self.experimentColumns(c.dialect)) FROM experiments WHERE id = $1", [.integer(id)]).first else {
+            guard let row = try c.query("SELECT \(Self.experimentColumns(c.dialect)) FROM experiments WHERE id = $1", [.id(id)]).first else {
                 throw RegistryError(.unknownExperiment, "there is no experiment with id \(id): list them with `ili registry experiments`")
             }
             return try Self.experiment(row)
@@ -96,7 +96,7 @@ extension Registry {
         guard let shape = FloatArrayCoding.shape(shapeText) else {
             throw RegistryError(.schema, "experiment \(try row.text(1)) has an unreadable x shape `\(shapeText)`")
         }
-        return Experiment(id: try row.int64(0), name: try row.text(1), config: try row.text(2), prior: try row.text(3),
+        return Experiment(id: try row.id(0), name: try row.text(1), config: try row.text(2), prior: try row.text(3),
                           thetaDimension: try row.int(4), xShape: shape, createdAt: Date(epochSeconds: try row.double(6)))
     }
 }

@@ -3,7 +3,7 @@ import ILITensor
 
 /// A trained estimator to register: one ensemble member of one method, trained in one round.
 public struct ModelVersionSpec: Sendable {
-    public var round: Int64
+    public var round: RoundID
     /// The inference method (e.g. "NPE", "NLE", "NRE").
     public var method: String
     /// The estimator's configuration (JSON): architecture, flow type, hyperparameters.
@@ -15,7 +15,7 @@ public struct ModelVersionSpec: Sendable {
     /// Training figures (JSON): epochs, losses, wall time.
     public var trainingSummary: String
 
-    public init(round: Int64, method: String, estimator: String, member: Int = 0, weights: [UInt8], trainingSummary: String = "{}") {
+    public init(round: RoundID, method: String, estimator: String, member: Int = 0, weights: [UInt8], trainingSummary: String = "{}") {
         self.round = round
         self.method = method
         self.estimator = estimator
@@ -48,9 +48,9 @@ public struct ModelVersionSpec: Sendable {
 
 /// A registered model version; its weights are read separately with `modelWeights(id:)`.
 public struct ModelVersion: Sendable, Equatable {
-    public var id: Int64
-    public var experimentId: Int64
-    public var round: Int64
+    public var id: ModelVersionID
+    public var experimentId: ExperimentID
+    public var round: RoundID
     public var roundIndex: Int
     public var method: String
     public var estimator: String
@@ -75,12 +75,12 @@ extension Registry {
         let rows = try c.query("""
             INSERT INTO model_versions (experiment_id, round_id, method, estimator, member, weights, weights_sha256, training_summary)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
-            """, [.integer(round.experimentId), .integer(round.id), .text(p.method), .text(p.estimator), .int(p.spec.member),
+            """, [.id(round.experimentId), .id(round.id), .text(p.method), .text(p.estimator), .int(p.spec.member),
                   .blob(p.spec.weights), .text(p.sha256), .text(p.summary)])
-        return try modelVersion(id: try rows[0].int64(0), c)
+        return try modelVersion(id: try rows[0].id(0), c)
     }
 
-    public func modelVersion(id: Int64) throws -> ModelVersion {
+    public func modelVersion(id: ModelVersionID) throws -> ModelVersion {
         try read("reading model version \(id)") { c in try modelVersion(id: id, c) }
     }
 
@@ -88,18 +88,18 @@ extension Registry {
     public func modelVersions(experiment: String) throws -> [ModelVersion] {
         try read("listing the model versions of \(experiment)") { c in
             let exp = try self.experiment(named: experiment, c)
-            return try c.query("\(Self.modelVersionSelect(c.dialect)) WHERE m.experiment_id = $1 ORDER BY m.id", [.integer(exp.id)])
+            return try c.query("\(Self.modelVersionSelect(c.dialect)) WHERE m.experiment_id = $1 ORDER BY m.id", [.id(exp.id)])
                 .map(Self.modelVersion)
         }
     }
 
     /// The stored weights of model version `id`, checked against their SHA-256.
-    public func modelWeights(id: Int64) throws -> [UInt8] {
+    public func modelWeights(id: ModelVersionID) throws -> [UInt8] {
         try read("reading the weights of model version \(id)") { c in try modelWeights(id: id, c) }
     }
 
-    func modelWeights(id: Int64, _ c: SQLConnection) throws -> [UInt8] {
-        guard let row = try c.query("SELECT weights, weights_sha256 FROM model_versions WHERE id = $1", [.integer(id)]).first else {
+    func modelWeights(id: ModelVersionID, _ c: SQLConnection) throws -> [UInt8] {
+        guard let row = try c.query("SELECT weights, weights_sha256 FROM model_versions WHERE id = $1", [.id(id)]).first else {
             throw RegistryError(.unknownModelVersion, "there is no model version \(id): list them with `ili registry models --experiment NAME`")
         }
         let weights = try row.blob(0)
@@ -111,8 +111,8 @@ extension Registry {
         return weights
     }
 
-    func modelVersion(id: Int64, _ c: SQLConnection) throws -> ModelVersion {
-        guard let row = try c.query("\(Self.modelVersionSelect(c.dialect)) WHERE m.id = $1", [.integer(id)]).first else {
+    func modelVersion(id: ModelVersionID, _ c: SQLConnection) throws -> ModelVersion {
+        guard let row = try c.query("\(Self.modelVersionSelect(c.dialect)) WHERE m.id = $1", [.id(id)]).first else {
             throw RegistryError(.unknownModelVersion, "there is no model version \(id): list them with `ili registry models --experiment NAME`")
         }
         return try Self.modelVersion(row)
@@ -127,7 +127,7 @@ extension Registry {
     }
 
     static func modelVersion(_ row: SQLRow) throws -> ModelVersion {
-        ModelVersion(id: try row.int64(0), experimentId: try row.int64(1), round: try row.int64(2), roundIndex: try row.int(3),
+        ModelVersion(id: try row.id(0), experimentId: try row.id(1), round: try row.id(2), roundIndex: try row.int(3),
                      method: try row.text(4), estimator: try row.text(5), member: try row.int(6), weightsSHA256: try row.text(7),
                      weightsByteCount: try row.int(8), trainingSummary: try row.text(9), createdAt: Date(epochSeconds: try row.double(10)))
     }

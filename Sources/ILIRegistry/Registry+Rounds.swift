@@ -1,8 +1,8 @@
 import Foundation
 
 public struct Round: Sendable, Equatable {
-    public var id: Int64
-    public var experimentId: Int64
+    public var id: RoundID
+    public var experimentId: ExperimentID
     /// 0 for the first round of an experiment, then 1, 2, …
     public var index: Int
     /// How θ was proposed (e.g. "prior", "truncated", "active"); free text.
@@ -39,15 +39,15 @@ extension Registry {
                 INSERT INTO rounds (experiment_id, round_index, strategy, proposal, target_count)
                 VALUES ($1, (SELECT coalesce(max(round_index) + 1, 0) FROM rounds WHERE experiment_id = $1), $2, $3, $4)
                 RETURNING id
-                """, [.integer(exp.id), .text(strategy), .text(proposal), .int(targetCount)])
-            return try round(id: try rows[0].int64(0), c)
+                """, [.id(exp.id), .text(strategy), .text(proposal), .int(targetCount)])
+            return try round(id: try rows[0].id(0), c)
         }
     }
 
     /// Moves a round to `status`, if the state machine allows it from where the round is.
     /// `failure` (why) is stored when the target is `.failed`.
     @discardableResult
-    public func advanceRound(id: Int64, to status: RoundStatus, failure: String? = nil) throws -> Round {
+    public func advanceRound(id: RoundID, to status: RoundStatus, failure: String? = nil) throws -> Round {
         try write("moving round \(id) to \(status.rawValue)") { c in
             let current = try round(id: id, c)
             guard current.status.canAdvance(to: status) else {
@@ -63,7 +63,7 @@ extension Registry {
                 UPDATE rounds SET status = $2, failure = $3, updated_at = \(d.now),
                     finished_at = CASE WHEN $2 IN ('done', 'failed') THEN \(d.now) ELSE NULL END
                 WHERE id = $1 AND status = $4
-                """, [.integer(id), .text(status.rawValue), status == .failed ? .text(failure ?? "no reason given") : .null,
+                """, [.id(id), .text(status.rawValue), status == .failed ? .text(failure ?? "no reason given") : .null,
                       .text(current.status.rawValue)])
             guard changed == 1 else {
                 throw RegistryError(.invalidTransition, "round \(id) changed state while it was being moved to \(status.rawValue); read it again and retry")
@@ -72,7 +72,7 @@ extension Registry {
         }
     }
 
-    public func round(id: Int64) throws -> Round {
+    public func round(id: RoundID) throws -> Round {
         try read("reading round \(id)") { c in try round(id: id, c) }
     }
 
@@ -80,7 +80,7 @@ extension Registry {
         try read("reading round \(index) of \(experiment)") { c in
             let exp = try self.experiment(named: experiment, c)
             guard let row = try c.query("\(Self.roundSelect(c.dialect)) WHERE r.experiment_id = $1 AND r.round_index = $2",
-                                        [.integer(exp.id), .int(index)]).first else {
+                                        [.id(exp.id), .int(index)]).first else {
                 throw RegistryError(.unknownRound, "experiment \(experiment) has no round \(index): list them with `ili registry rounds --experiment \(experiment)`")
             }
             return try Self.round(row)
@@ -91,12 +91,12 @@ extension Registry {
     public func rounds(experiment: String) throws -> [Round] {
         try read("listing the rounds of \(experiment)") { c in
             let exp = try self.experiment(named: experiment, c)
-            return try c.query("\(Self.roundSelect(c.dialect)) WHERE r.experiment_id = $1 ORDER BY r.round_index", [.integer(exp.id)]).map(Self.round)
+            return try c.query("\(Self.roundSelect(c.dialect)) WHERE r.experiment_id = $1 ORDER BY r.round_index", [.id(exp.id)]).map(Self.round)
         }
     }
 
-    func round(id: Int64, _ c: SQLConnection) throws -> Round {
-        guard let row = try c.query("\(Self.roundSelect(c.dialect)) WHERE r.id = $1", [.integer(id)]).first else {
+    func round(id: RoundID, _ c: SQLConnection) throws -> Round {
+        guard let row = try c.query("\(Self.roundSelect(c.dialect)) WHERE r.id = $1", [.id(id)]).first else {
             throw RegistryError(.unknownRound, "there is no round with id \(id): list an experiment's rounds with `ili registry rounds --experiment NAME`")
         }
         return try Self.round(row)
@@ -119,7 +119,7 @@ extension Registry {
         guard let status = RoundStatus(rawValue: statusText) else {
             throw RegistryError(.schema, "round \(try row.int64(0)) has an unknown status `\(statusText)`")
         }
-        return Round(id: try row.int64(0), experimentId: try row.int64(1), index: try row.int(2), strategy: try row.text(3),
+        return Round(id: try row.id(0), experimentId: try row.id(1), index: try row.int(2), strategy: try row.text(3),
                      proposal: try row.text(4), targetCount: try row.int(5), status: status, failure: try row.optionalText(7),
                      validSimulations: try row.int(8), invalidSimulations: try row.int(9),
                      validTestSimulations: try row.int(13), invalidTestSimulations: try row.int(14),

@@ -68,7 +68,7 @@ extension Registry {
     /// has the wrong size, or when the round is not `simulating`. A finite θ whose x has
     /// NaN or ±∞ is stored as invalid with the reason, and training never reads it.
     @discardableResult
-    public func appendSimulations(round roundId: Int64, _ batch: [SimulationRecord], worker: String) throws -> AppendResult {
+    public func appendSimulations(round roundId: RoundID, _ batch: [SimulationRecord], worker: String) throws -> AppendResult {
         guard !worker.isEmpty else { throw RegistryError(.invalidInput, "appending to round \(roundId): the worker id is empty") }
         guard !batch.isEmpty else { return AppendResult(inserted: 0, duplicates: 0, invalid: 0) }
         return try write("appending \(batch.count) simulations to round \(roundId)") { c in
@@ -76,7 +76,7 @@ extension Registry {
             let rows = try c.query("""
                 SELECT r.status, r.round_index, e.name, e.theta_dim, e.x_shape FROM rounds r
                 JOIN experiments e ON e.id = r.experiment_id WHERE r.id = $1\(d.kind == .postgres ? " FOR SHARE OF r" : "")
-                """, [.integer(roundId)])
+                """, [.id(roundId)])
             guard let row = rows.first else {
                 throw RegistryError(.unknownRound, "cannot append simulations: there is no round with id \(roundId)")
             }
@@ -114,9 +114,9 @@ extension Registry {
 
     /// Inserts `records`, skipping task ids already stored; returns how many rows were
     /// inserted and how many of those are invalid.
-    private static func insert(_ records: ArraySlice<EncodedRecord>, round: Int64, worker: String, thetaDim: Int,
+    private static func insert(_ records: ArraySlice<EncodedRecord>, round: RoundID, worker: String, thetaDim: Int,
                                _ c: SQLConnection) throws -> (inserted: Int, invalid: Int) {
-        let shared: [SQLValue] = [.integer(round), .text(worker), .text(String(thetaDim))]
+        let shared: [SQLValue] = [.id(round), .text(worker), .text(String(thetaDim))]
         if c.dialect.kind == .postgres {
             // Counted on the server: one result row instead of one per inserted simulation.
             let row = try c.query("""
@@ -245,7 +245,7 @@ extension Registry {
             let exp = try self.experiment(named: experiment, c)
             let roundIds = try c.query("""
                 SELECT id FROM rounds WHERE experiment_id = $1 AND round_index BETWEEN $2 AND $3 ORDER BY round_index
-                """, [.integer(exp.id), .int(rounds.lowerBound), .int(rounds.upperBound)]).map { try $0.int64(0) }
+                """, [.id(exp.id), .int(rounds.lowerBound), .int(rounds.upperBound)]).map { try $0.id(0) as RoundID }
             let thetaBytes = 4 * exp.thetaDimension, xBytes = 4 * exp.xCount
             var theta = [Float](), x = [Float]()
             var count = 0
@@ -254,7 +254,7 @@ extension Registry {
                 var pageRows = pageSize
                 while pageRows == pageSize {
                     pageRows = 0
-                    try c.forEachRawRow(Self.trainingPageQuery, [.integer(round), .integer(after), .int(pageSize),
+                    try c.forEachRawRow(Self.trainingPageQuery, [.id(round), .integer(after), .int(pageSize),
                                                                   .text(purpose.rawValue)]) { row in
                         let t = row.bytes(1), v = row.bytes(2)
                         guard t.count == thetaBytes, v.count == xBytes else {
@@ -276,19 +276,19 @@ extension Registry {
 extension Registry {
     /// The task ids already stored for round `roundId` (valid or not, any purpose): what a
     /// restarted run must not simulate again.
-    public func storedTaskIds(round roundId: Int64) throws -> Set<String> {
+    public func storedTaskIds(round roundId: RoundID) throws -> Set<String> {
         try read("listing the stored simulations of round \(roundId)") { c in
             _ = try round(id: roundId, c)
-            return Set(try c.query("SELECT task_id FROM simulations WHERE round_id = $1", [.integer(roundId)]).map { try $0.text(0) })
+            return Set(try c.query("SELECT task_id FROM simulations WHERE round_id = $1", [.id(roundId)]).map { try $0.text(0) })
         }
     }
 
     /// Why the most recent invalid simulations of round `roundId` failed, newest first.
-    public func failureReasons(round roundId: Int64, limit: Int = 5) throws -> [(taskId: String, reason: String)] {
+    public func failureReasons(round roundId: RoundID, limit: Int = 5) throws -> [(taskId: String, reason: String)] {
         try read("reading the failed simulations of round \(roundId)") { c in
             try c.query("""
                 SELECT task_id, coalesce(reason, '') FROM simulations WHERE round_id = $1 AND NOT valid ORDER BY id DESC LIMIT $2
-                """, [.integer(roundId), .int(limit)]).map { (try $0.text(0), try $0.text(1)) }
+                """, [.id(roundId), .int(limit)]).map { (try $0.text(0), try $0.text(1)) }
         }
     }
 }

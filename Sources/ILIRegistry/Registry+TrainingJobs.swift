@@ -8,8 +8,8 @@ public enum TrainingJobStatus: String, Sendable, CaseIterable {
 
 /// Training one ensemble member for one round.
 public struct TrainingJob: Sendable, Equatable {
-    public var id: Int64
-    public var round: Int64
+    public var id: TrainingJobID
+    public var round: RoundID
     public var member: Int
     /// The training configuration (JSON).
     public var config: String
@@ -18,7 +18,7 @@ public struct TrainingJob: Sendable, Equatable {
     public var heartbeatAt: Date?
     /// How many times a worker claimed it (more than 1 after a reclaim).
     public var attempts: Int
-    public var modelVersion: Int64?
+    public var modelVersion: ModelVersionID?
     public var failure: String?
     public var createdAt: Date
 }
@@ -26,14 +26,14 @@ public struct TrainingJob: Sendable, Equatable {
 extension Registry {
     /// Queues training member `member` of round `round`. Queuing the same member twice
     /// returns the existing job, so a coordinator that retries does not double the work.
-    public func enqueueTrainingJob(round: Int64, member: Int, config: String = "{}") throws -> TrainingJob {
+    public func enqueueTrainingJob(round: RoundID, member: Int, config: String = "{}") throws -> TrainingJob {
         guard member >= 0 else { throw RegistryError(.invalidInput, "round \(round): a training job's member must be ≥ 0, not \(member)") }
         let config = try JSONText.validated(config, "round \(round), member \(member): training config")
         return try write("queuing training of member \(member) for round \(round)") { c in
             _ = try self.round(id: round, c)
             try c.run("INSERT INTO training_jobs (round_id, member, config) VALUES ($1, $2, $3) ON CONFLICT (round_id, member) DO NOTHING",
-                      [.integer(round), .int(member), .text(config)])
-            let row = try c.query("\(Self.jobSelect(c.dialect)) WHERE round_id = $1 AND member = $2", [.integer(round), .int(member)])[0]
+                      [.id(round), .int(member), .text(config)])
+            let row = try c.query("\(Self.jobSelect(c.dialect)) WHERE round_id = $1 AND member = $2", [.id(round), .int(member)])[0]
             return try Self.job(row)
         }
     }
@@ -44,7 +44,7 @@ extension Registry {
     /// locked (FOR UPDATE SKIP LOCKED), SQLite runs claims one at a time (BEGIN IMMEDIATE).
     /// With `round`, only that round's jobs are considered (a coordinator training its own
     /// round in-process).
-    public func claimTrainingJob(worker: String, round: Int64? = nil, staleAfter: TimeInterval = 120) throws -> TrainingJob? {
+    public func claimTrainingJob(worker: String, round: RoundID? = nil, staleAfter: TimeInterval = 120) throws -> TrainingJob? {
         guard !worker.isEmpty else { throw RegistryError(.invalidInput, "claiming a training job: the worker id is empty") }
         return try write("claiming a training job for \(worker)") { c in
             let d = c.dialect
@@ -55,58 +55,58 @@ extension Registry {
                     WHERE (status = 'queued' OR (status = 'running' AND heartbeat_at < \(d.secondsAgo("$2"))))\(round == nil ? "" : " AND round_id = $3")
                     ORDER BY id LIMIT 1\(d.forUpdateSkipLocked))
                 RETURNING id
-                """, [.text(worker), .real(staleAfter)] + (round.map { [.integer($0)] } ?? []))
+                """, [.text(worker), .real(staleAfter)] + (round.map { [.id($0)] } ?? []))
             guard let row = rows.first else { return nil }
-            return try job(id: try row.int64(0), c)
+            return try job(id: try row.id(0), c)
         }
     }
 
     /// Records that `worker` is still training job `id`. Throws `.jobNotHeld` when the
     /// job was reclaimed or finished meanwhile: the worker should drop it.
-    public func heartbeatTrainingJob(id: Int64, worker: String) throws {
+    public func heartbeatTrainingJob(id: TrainingJobID, worker: String) throws {
         try write("heartbeat of training job \(id)") { c in
             let changed = try c.run("UPDATE training_jobs SET heartbeat_at = \(c.dialect.now) WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
-                                    [.integer(id), .text(worker)])
+                                    [.id(id), .text(worker)])
             if changed == 0 { throw try notHeld(id, worker, c) }
         }
     }
 
     /// Marks job `id` done, with the model version it produced.
     @discardableResult
-    public func completeTrainingJob(id: Int64, worker: String, modelVersion: Int64?) throws -> TrainingJob {
+    public func completeTrainingJob(id: TrainingJobID, worker: String, modelVersion: ModelVersionID?) throws -> TrainingJob {
         try finish(id: id, worker: worker, status: .done, modelVersion: modelVersion, failure: nil)
     }
 
     /// Marks job `id` failed with `reason`.
     @discardableResult
-    public func failTrainingJob(id: Int64, worker: String, reason: String) throws -> TrainingJob {
+    public func failTrainingJob(id: TrainingJobID, worker: String, reason: String) throws -> TrainingJob {
         try finish(id: id, worker: worker, status: .failed, modelVersion: nil, failure: reason)
     }
 
-    public func trainingJob(id: Int64) throws -> TrainingJob {
+    public func trainingJob(id: TrainingJobID) throws -> TrainingJob {
         try read("reading training job \(id)") { c in try job(id: id, c) }
     }
 
     /// The jobs of round `round`, by member.
-    public func trainingJobs(round: Int64) throws -> [TrainingJob] {
+    public func trainingJobs(round: RoundID) throws -> [TrainingJob] {
         try read("listing the training jobs of round \(round)") { c in
-            try c.query("\(Self.jobSelect(c.dialect)) WHERE round_id = $1 ORDER BY member", [.integer(round)]).map(Self.job)
+            try c.query("\(Self.jobSelect(c.dialect)) WHERE round_id = $1 ORDER BY member", [.id(round)]).map(Self.job)
         }
     }
 
-    private func finish(id: Int64, worker: String, status: TrainingJobStatus, modelVersion: Int64?, failure: String?) throws -> TrainingJob {
+    private func finish(id: TrainingJobID, worker: String, status: TrainingJobStatus, modelVersion: ModelVersionID?, failure: String?) throws -> TrainingJob {
         try write("finishing training job \(id)") { c in
             if let modelVersion { _ = try self.modelVersion(id: modelVersion, c) }
             let changed = try c.run("""
                 UPDATE training_jobs SET status = $3, model_version_id = $4, failure = $5, heartbeat_at = \(c.dialect.now)
                 WHERE id = $1 AND claimed_by = $2 AND status = 'running'
-                """, [.integer(id), .text(worker), .text(status.rawValue), modelVersion.map(SQLValue.integer) ?? .null, .optionalText(failure)])
+                """, [.id(id), .text(worker), .text(status.rawValue), .optionalId(modelVersion), .optionalText(failure)])
             if changed == 0 { throw try notHeld(id, worker, c) }
             return try job(id: id, c)
         }
     }
 
-    func notHeld(_ id: Int64, _ worker: String, _ c: SQLConnection) throws -> RegistryError {
+    func notHeld(_ id: TrainingJobID, _ worker: String, _ c: SQLConnection) throws -> RegistryError {
         let current = try job(id: id, c)
         if current.status == .running {
             return RegistryError(.jobNotHeld, "training job \(id) is now held by \(current.claimedBy ?? "?"), not \(worker) (its heartbeat went stale and it was reclaimed): stop working on it")
@@ -114,8 +114,8 @@ extension Registry {
         return RegistryError(.jobNotHeld, "training job \(id) is \(current.status.rawValue), not running under \(worker): stop working on it")
     }
 
-    func job(id: Int64, _ c: SQLConnection) throws -> TrainingJob {
-        guard let row = try c.query("\(Self.jobSelect(c.dialect)) WHERE id = $1", [.integer(id)]).first else {
+    func job(id: TrainingJobID, _ c: SQLConnection) throws -> TrainingJob {
+        guard let row = try c.query("\(Self.jobSelect(c.dialect)) WHERE id = $1", [.id(id)]).first else {
             throw RegistryError(.unknownTrainingJob, "there is no training job \(id)")
         }
         return try Self.job(row)
@@ -134,9 +134,9 @@ extension Registry {
         guard let status = TrainingJobStatus(rawValue: statusText) else {
             throw RegistryError(.schema, "training job \(try row.int64(0)) has an unknown status `\(statusText)`")
         }
-        return TrainingJob(id: try row.int64(0), round: try row.int64(1), member: try row.int(2), config: try row.text(3), status: status,
+        return TrainingJob(id: try row.id(0), round: try row.id(1), member: try row.int(2), config: try row.text(3), status: status,
                            claimedBy: try row.optionalText(5), heartbeatAt: try row.optionalDouble(6).map(Date.init(epochSeconds:)),
-                           attempts: try row.int(7), modelVersion: try row.optionalInt64(8), failure: try row.optionalText(9),
+                           attempts: try row.int(7), modelVersion: try row.optionalId(8), failure: try row.optionalText(9),
                            createdAt: Date(epochSeconds: try row.double(10)))
     }
 }
@@ -147,12 +147,12 @@ extension Registry {
     /// that holds its experiment alone, resuming after a crash: the jobs its dead
     /// predecessor held would otherwise wait for their heartbeats to go stale).
     @discardableResult
-    public func releaseTrainingJobs(round: Int64, heldBy worker: String?) throws -> Int {
+    public func releaseTrainingJobs(round: RoundID, heldBy worker: String?) throws -> Int {
         try write("releasing the training jobs of round \(round)") { c in
             try c.run("""
                 UPDATE training_jobs SET status = 'queued', claimed_by = NULL, heartbeat_at = NULL
                 WHERE round_id = $1 AND status = 'running'\(worker == nil ? "" : " AND claimed_by = $2")
-                """, [.integer(round)] + (worker.map { [.text($0)] } ?? []))
+                """, [.id(round)] + (worker.map { [.text($0)] } ?? []))
         }
     }
 
@@ -160,14 +160,14 @@ extension Registry {
     /// it, in one transaction: a worker that dies in between leaves neither, so the retried
     /// job does not leave an orphan model version behind.
     @discardableResult
-    public func finishTrainingJob(id: Int64, worker: String, registering spec: ModelVersionSpec) throws -> (TrainingJob, ModelVersion) {
+    public func finishTrainingJob(id: TrainingJobID, worker: String, registering spec: ModelVersionSpec) throws -> (TrainingJob, ModelVersion) {
         let prepared = try ModelVersionSpec.Prepared(spec)
         return try write("finishing training job \(id) with a model version") { c in
             let version = try insertModelVersion(prepared, c)
             let changed = try c.run("""
                 UPDATE training_jobs SET status = 'done', model_version_id = $3, failure = NULL, heartbeat_at = \(c.dialect.now)
                 WHERE id = $1 AND claimed_by = $2 AND status = 'running'
-                """, [.integer(id), .text(worker), .integer(version.id)])
+                """, [.id(id), .text(worker), .id(version.id)])
             if changed == 0 { throw try notHeld(id, worker, c) }
             return (try job(id: id, c), version)
         }

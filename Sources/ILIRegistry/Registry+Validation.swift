@@ -21,8 +21,8 @@ public struct ValidationSpec: Sendable {
 }
 
 public struct ValidationResult: Sendable, Equatable {
-    public var id: Int64
-    public var posterior: Int64
+    public var id: ValidationResultID
+    public var posterior: PosteriorID
     public var metric: String
     public var value: Double?
     public var passed: Bool
@@ -32,13 +32,13 @@ public struct ValidationResult: Sendable, Equatable {
 }
 
 extension Registry {
-    public func recordValidation(posterior: Int64, _ spec: ValidationSpec) throws -> ValidationResult {
+    public func recordValidation(posterior: PosteriorID, _ spec: ValidationSpec) throws -> ValidationResult {
         try recordValidations(posterior: posterior, [spec])[0]
     }
 
     /// Records several results of one posterior in one transaction (a validation run's
     /// checks and its verdict), so that a crash leaves all of them or none.
-    public func recordValidations(posterior: Int64, _ specs: [ValidationSpec]) throws -> [ValidationResult] {
+    public func recordValidations(posterior: PosteriorID, _ specs: [ValidationSpec]) throws -> [ValidationResult] {
         let prepared = try specs.map { spec -> (String, ValidationSpec, String, String) in
             let metric = spec.metric.trimmingCharacters(in: .whitespaces)
             guard !metric.isEmpty else { throw RegistryError(.invalidInput, "posterior \(posterior): a validation result needs a metric name") }
@@ -55,22 +55,22 @@ extension Registry {
                 let id = try c.query("""
                     INSERT INTO validation_results (posterior_id, metric, value, passed, details, plot_files)
                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
-                    """, [.integer(posterior), .text(metric), spec.value.map(SQLValue.real) ?? .null, .bool(spec.passed),
-                          .text(details), .text(plots)])[0].int64(0)
+                    """, [.id(posterior), .text(metric), spec.value.map(SQLValue.real) ?? .null, .bool(spec.passed),
+                          .text(details), .text(plots)])[0].id(0) as ValidationResultID
                 return try validationResult(id: id, c)
             }
         }
     }
 
     /// One stored validation result by its id.
-    public func validationResult(id: Int64) throws -> ValidationResult {
+    public func validationResult(id: ValidationResultID) throws -> ValidationResult {
         try read("reading validation result \(id)") { c in try validationResult(id: id, c) }
     }
 
-    public func validationResults(posterior: Int64) throws -> [ValidationResult] {
+    public func validationResults(posterior: PosteriorID) throws -> [ValidationResult] {
         try read("listing the validation results of posterior \(posterior)") { c in
             _ = try self.posterior(id: posterior, c)
-            return try c.query("\(Self.validationSelect(c.dialect)) WHERE posterior_id = $1 ORDER BY id", [.integer(posterior)])
+            return try c.query("\(Self.validationSelect(c.dialect)) WHERE posterior_id = $1 ORDER BY id", [.id(posterior)])
                 .map(Self.validationResult)
         }
     }
@@ -79,7 +79,7 @@ extension Registry {
     /// `verdict`, which must belong to it and have passed. This is the only way the flag
     /// is set, and the schema's foreign key refuses any other.
     @discardableResult
-    public func markCalibrated(posterior: Int64, verdict: Int64) throws -> RegisteredPosterior {
+    public func markCalibrated(posterior: PosteriorID, verdict: ValidationResultID) throws -> RegisteredPosterior {
         try write("marking posterior \(posterior) calibrated") { c in
             _ = try self.posterior(id: posterior, c)
             let result = try validationResult(id: verdict, c)
@@ -90,13 +90,13 @@ extension Registry {
                 throw RegistryError(.notCalibrated, "validation result \(verdict) (\(result.metric)) did not pass, so posterior \(posterior) stays uncalibrated")
             }
             try c.run("UPDATE posteriors SET calibrated = $2, calibrated_by = $3, verdict_passed = $2 WHERE id = $1",
-                      [.integer(posterior), .bool(true), .integer(verdict)])
+                      [.id(posterior), .bool(true), .id(verdict)])
             return try self.posterior(id: posterior, c)
         }
     }
 
-    func validationResult(id: Int64, _ c: SQLConnection) throws -> ValidationResult {
-        guard let row = try c.query("\(Self.validationSelect(c.dialect)) WHERE id = $1", [.integer(id)]).first else {
+    func validationResult(id: ValidationResultID, _ c: SQLConnection) throws -> ValidationResult {
+        guard let row = try c.query("\(Self.validationSelect(c.dialect)) WHERE id = $1", [.id(id)]).first else {
             throw RegistryError(.unknownValidationResult, "there is no validation result \(id)")
         }
         return try Self.validationResult(row)
@@ -108,7 +108,7 @@ extension Registry {
 
     static func validationResult(_ row: SQLRow) throws -> ValidationResult {
         let plots = (JSONText.object(try row.text(6)) as? [String]) ?? []
-        return ValidationResult(id: try row.int64(0), posterior: try row.int64(1), metric: try row.text(2), value: try row.optionalDouble(3),
+        return ValidationResult(id: try row.id(0), posterior: try row.id(1), metric: try row.text(2), value: try row.optionalDouble(3),
                                 passed: try row.bool(4), details: try row.text(5), plotFiles: plots,
                                 createdAt: Date(epochSeconds: try row.double(7)))
     }

@@ -13,6 +13,8 @@ enum SQLValue: Sendable {
 
     static func int(_ v: Int) -> SQLValue { .integer(Int64(v)) }
     static func optionalText(_ v: String?) -> SQLValue { v.map(SQLValue.text) ?? .null }
+    static func id<Record>(_ v: RegistryID<Record>) -> SQLValue { .integer(v.rawValue) }
+    static func optionalId<Record>(_ v: RegistryID<Record>?) -> SQLValue { v.map(SQLValue.id) ?? .null }
 }
 
 /// What a statement returned: its rows and, for INSERT/UPDATE/DELETE, how many rows it changed.
@@ -42,6 +44,10 @@ struct SQLRow {
         if case .null = values[i] { return nil }
         return try int64(i)
     }
+
+    func id<Record>(_ i: Int) throws -> RegistryID<Record> { RegistryID(rawValue: try int64(i)) }
+
+    func optionalId<Record>(_ i: Int) throws -> RegistryID<Record>? { try optionalInt64(i).map(RegistryID.init(rawValue:)) }
 
     func double(_ i: Int) throws -> Double {
         switch values[i] {

@@ -46,9 +46,9 @@ struct PosteriorSource: ParsableArguments {
         }
     }
 
-    static func parseId(_ text: String) -> Int64? {
-        if let name = RecordName(parsing: text) { return name.kind == .posterior ? name.id : nil }
-        return Int64(text).flatMap { $0 > 0 ? $0 : nil }
+    static func parseId(_ text: String) -> PosteriorID? {
+        if let name = RecordName(parsing: text) { return name.kind == .posterior ? name.recordId() : nil }
+        return Int64(text).flatMap { $0 > 0 ? PosteriorID(rawValue: $0) : nil }
     }
 
     /// The posterior, and a few words saying which one it is.
@@ -57,7 +57,7 @@ struct PosteriorSource: ParsableArguments {
         let url = try RegistryOptions.url(given: registry)
         let registry = try Registry(url: url, createIfMissing: false)
         defer { registry.close() }
-        let id: Int64
+        let id: PosteriorID
         if let posteriorId {
             id = Self.parseId(posteriorId)!
         } else {

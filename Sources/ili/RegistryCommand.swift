@@ -72,6 +72,13 @@ struct RecordName: Equatable {
         self.id = id
     }
 
+    init<Record>(_ kind: Kind, _ id: RegistryID<Record>) {
+        self.init(kind, id.rawValue)
+    }
+
+    /// The id as the registry's typed id; the caller has checked `kind` names that record.
+    func recordId<Record>() -> RegistryID<Record> { RegistryID(rawValue: id) }
+
     /// Parses `KIND-N`; nil for anything else.
     init?(parsing text: String) {
         guard let dash = text.lastIndex(of: "-"), let kind = Kind(rawValue: String(text[..<dash])),

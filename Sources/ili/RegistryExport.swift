@@ -21,8 +21,8 @@ struct RegistryExport: ParsableCommand {
     @Argument(help: "The directory to create.") var directory: String
 
     /// The posterior's id from `posterior-N` or `N`.
-    var posteriorId: Int64? {
-        RecordName(parsing: posterior).flatMap { $0.kind == .posterior ? $0.id : nil } ?? Int64(posterior)
+    var posteriorId: PosteriorID? {
+        RecordName(parsing: posterior).flatMap { $0.kind == .posterior ? $0.recordId() : nil } ?? Int64(posterior).map(PosteriorID.init(rawValue:))
     }
 
     func validate() throws {

@@ -26,9 +26,9 @@ struct RegistryShow: ParsableCommand {
             return try showExperiment(try registry.experiment(named: id), registry)
         }
         switch name.kind {
-        case .experiment: try showExperiment(try registry.experiment(id: name.id), registry)
+        case .experiment: try showExperiment(try registry.experiment(id: name.recordId()), registry)
         case .round:
-            let round = try registry.round(id: name.id)
+            let round = try registry.round(id: name.recordId())
             let experiment = try registry.experiment(id: round.experimentId).name
             let jobs = try registry.trainingJobs(round: round.id)
             if options.json {
@@ -50,7 +50,7 @@ struct RegistryShow: ParsableCommand {
                 }))
             }
         case .model:
-            let model = try registry.modelVersion(id: name.id)
+            let model = try registry.modelVersion(id: name.recordId())
             if options.json { return try RegistryOutput.print(json: RegistryOutput.object(model)) }
             print(RegistryOutput.fields([
                 ("model", name.text), ("experiment", try registry.experiment(id: model.experimentId).name),
@@ -59,7 +59,7 @@ struct RegistryShow: ParsableCommand {
                 ("training", model.trainingSummary), ("created", RegistryOutput.time(model.createdAt)),
             ]))
         case .validation:
-            let result = try registry.validationResult(id: name.id)
+            let result = try registry.validationResult(id: name.recordId())
             if options.json {
                 var object = RegistryOutput.object(result)
                 object["posterior"] = RecordName(.posterior, result.posterior).text
@@ -73,10 +73,10 @@ struct RegistryShow: ParsableCommand {
                 ("created", RegistryOutput.time(result.createdAt)), ("details", result.details),
             ]))
         case .posterior:
-            let posterior = try registry.posterior(id: name.id)
+            let posterior = try registry.posterior(id: name.recordId())
             try printPosterior(posterior, registry, json: options.json)
         case .job:
-            let job = try registry.trainingJob(id: name.id)
+            let job = try registry.trainingJob(id: name.recordId())
             if options.json { return try RegistryOutput.print(json: RegistryOutput.object(job)) }
             print(RegistryOutput.fields([
                 ("job", name.text), ("round", RecordName(.round, job.round).text), ("member", String(job.member)),

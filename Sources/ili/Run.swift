@@ -174,13 +174,13 @@ final class RunDisplay: RunObserver, @unchecked Sendable {
         if phase != .simulating { display.note("round \(round): \(phase.rawValue)") }
     }
 
-    func validated(round: Int, posterior: Int64, verdict: CalibrationVerdict) {
+    func validated(round: Int, posterior: PosteriorID, verdict: CalibrationVerdict) {
         display.note(verdict.rendered.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
     }
 
-    func roundFinished(round: Int, posterior: Int64, calibrated: Bool?, directory: String, seconds: Double) {
+    func roundFinished(round: Int, posterior: PosteriorID, calibrated: Bool?, directory: String, seconds: Double) {
         let verdict = calibrated.map { $0 ? "calibrated" : "NOT calibrated" } ?? "not validated"
-        display.note(String(format: "round %d done in %.1f s: posterior-%lld %@ → %@", round, seconds, posterior, verdict, directory))
+        display.note(String(format: "round %d done in %.1f s: posterior-%lld %@ → %@", round, seconds, posterior.rawValue, verdict, directory))
     }
 
     func note(_ message: String) { display.note(message) }

@@ -64,7 +64,7 @@ struct Validate: ParsableCommand {
     func run() throws {
         let archive = try PosteriorArchive.read(from: inputs.posterior)
         // Check the registry before the work, so that a wrong URL costs nothing.
-        let recorder = try registry.map { url -> (Registry, Int64) in
+        let recorder = try registry.map { url -> (Registry, PosteriorID) in
             let registry = try Registry(url: url)
             return (registry, try ValidationRecording.checkSamePosterior(archive, directory: inputs.posterior, registry: registry))
         }

@@ -39,7 +39,7 @@ enum ChildAppender {
 
     /// Starts a child appending every batch (in reverse order when `reversed`), or, with
     /// `crashFlag`, one 2,500-record batch that stops halfway and waits to be killed.
-    static func start(url: String, round: Int64, reversed: Bool, rendezvous: Rendezvous? = nil,
+    static func start(url: String, round: RoundID, reversed: Bool, rendezvous: Rendezvous? = nil,
                       crashFlag: String? = nil) throws -> (Process, Pipe) {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
@@ -50,7 +50,7 @@ enum ChildAppender {
         process.arguments = [entryTest]
         var env = ProcessInfo.processInfo.environment
         env[urlVariable] = url
-        env[roundVariable] = String(round)
+        env[roundVariable] = String(round.rawValue)
         env[reversedVariable] = reversed ? "1" : "0"
         env[crashFlagVariable] = crashFlag
         env[rendezvousVariable] = rendezvous?.directory
@@ -80,7 +80,7 @@ enum ChildAppender {
     /// otherwise returns at once.
     static func runIfThisProcessIsOne() {
         let env = ProcessInfo.processInfo.environment
-        guard let url = env[urlVariable], let round = env[roundVariable].flatMap(Int64.init) else { return }
+        guard let url = env[urlVariable], let round = env[roundVariable].flatMap(Int64.init).map(RoundID.init(rawValue:)) else { return }
         do {
             try append(url: url, round: round, env: env)
             exit(0)
@@ -90,7 +90,7 @@ enum ChildAppender {
         }
     }
 
-    private static func append(url: String, round: Int64, env: [String: String]) throws {
+    private static func append(url: String, round: RoundID, env: [String: String]) throws {
         let registry = try Registry(url: url)
         defer { registry.close() }
         if let flag = env[crashFlagVariable] {

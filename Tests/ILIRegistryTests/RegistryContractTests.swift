@@ -268,7 +268,7 @@ struct RegistryContract {
             let data = try registry.trainingData(experiment: "gauss", rounds: 0...0)
             XCTAssertTrue(data.count == 3_000)
             let distinct = try registry.read("test") { c in
-                try c.query("SELECT count(DISTINCT task_id) FROM simulations WHERE round_id = $1", [.integer(round.id)])[0].int(0)
+                try c.query("SELECT count(DISTINCT task_id) FROM simulations WHERE round_id = $1", [.id(round.id)])[0].int(0)
             }
             XCTAssertTrue(distinct == 3_000)
         }
@@ -315,7 +315,7 @@ struct RegistryContract {
             // The writers overlapped: each one's rows span ids on both sides of some of the other's.
             let spans = try registry.read("test") { c in
                 try c.query("SELECT min(id), max(id) FROM simulations WHERE round_id = $1 GROUP BY worker_id",
-                            [.integer(round.id)]).map { (try $0.int64(0), try $0.int64(1)) }
+                            [.id(round.id)]).map { (try $0.int64(0), try $0.int64(1)) }
             }
             XCTAssertEqual(spans.count, 2, "two writers stored rows")
             if spans.count == 2 {
@@ -395,7 +395,7 @@ struct RegistryContract {
                 _ = try registry.registerModelVersion(ModelVersionSpec(round: 555, method: "NPE", estimator: "{}", weights: [1]))
             }
             try registry.write("test") { c in
-                try c.run("UPDATE model_versions SET weights = $1 WHERE id = $2", [.blob([1, 2, 3]), .integer(version.id)])
+                try c.run("UPDATE model_versions SET weights = $1 WHERE id = $2", [.blob([1, 2, 3]), .id(version.id)])
             }
             expectRegistryError(.checksumMismatch) { _ = try registry.modelWeights(id: version.id) }
         }
@@ -424,11 +424,11 @@ struct RegistryContract {
             expectRegistryError(.unknownValidationResult) { try registry.markCalibrated(posterior: p1.id, verdict: 4_242) }
             // The schema itself refuses a flag without a passing verdict behind it.
             XCTAssertThrowsError(try registry.write("test") { c in
-                try c.run("UPDATE posteriors SET calibrated = $1 WHERE id = $2", [.bool(true), .integer(p1.id)])
+                try c.run("UPDATE posteriors SET calibrated = $1 WHERE id = $2", [.bool(true), .id(p1.id)])
             })
             XCTAssertThrowsError(try registry.write("test") { c in
                 try c.run("UPDATE posteriors SET calibrated = $1, calibrated_by = $2, verdict_passed = $1 WHERE id = $3",
-                          [.bool(true), .integer(failing.id), .integer(p1.id)])
+                          [.bool(true), .id(failing.id), .id(p1.id)])
             })
             XCTAssertTrue(try registry.latestCalibratedPosterior(experiment: "gauss") == nil)
 
@@ -451,7 +451,7 @@ struct RegistryContract {
             let (_, round) = try seedExperiment(registry)
             for member in 0..<30 { _ = try registry.enqueueTrainingJob(round: round.id, member: member, config: #"{"seed": \#(member)}"#) }
             XCTAssertTrue(try registry.enqueueTrainingJob(round: round.id, member: 0).config.contains("seed"))
-            let claims = Locked<[Int64: [String]]>([:])
+            let claims = Locked<[TrainingJobID: [String]]>([:])
             let errors = Locked<[String]>([])
             let group = DispatchGroup()
             for trainer in ["t1", "t2", "t3"] {

@@ -109,7 +109,7 @@ final class RegistryServerRestartTests: XCTestCase {
             let reader = try Registry(url: url)
             defer { reader.close() }
             let (rows, distinct) = try reader.read("test") { c in
-                let row = try c.query("SELECT count(*), count(DISTINCT task_id) FROM simulations WHERE round_id = $1", [.integer(roundId)])[0]
+                let row = try c.query("SELECT count(*), count(DISTINCT task_id) FROM simulations WHERE round_id = $1", [.id(roundId)])[0]
                 return (try row.int(0), try row.int(1))
             }
             // The three batches before the held one, the held one, and at least two after it.

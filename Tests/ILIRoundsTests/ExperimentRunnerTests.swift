@@ -55,8 +55,8 @@ final class ExperimentRunnerTests: RoundsTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/" + file), file)
         }
         let manifest = try PosteriorArchive.read(from: directory).manifest
-        XCTAssertEqual(manifest.posterior, posterior.id)
-        XCTAssertEqual(manifest.members.map(\.modelVersion), posterior.members.map(\.modelVersion))
+        XCTAssertEqual(manifest.posterior, posterior.id.rawValue)
+        XCTAssertEqual(manifest.members.map(\.modelVersion), posterior.members.map(\.modelVersion.rawValue))
     }
 
     func testSameSeedSameThetasSameXsSamePosterior() throws {

@@ -5,7 +5,7 @@ import XCTest
 
 final class RoundPlannerTests: XCTestCase {
     func round(_ index: Int, _ status: RoundStatus) -> Round {
-        Round(id: Int64(index + 10), experimentId: 1, index: index, strategy: "prior", proposal: "{}", targetCount: 5, status: status,
+        Round(id: RoundID(rawValue: Int64(index + 10)), experimentId: 1, index: index, strategy: "prior", proposal: "{}", targetCount: 5, status: status,
               failure: nil, validSimulations: 0, invalidSimulations: 0, validTestSimulations: 0, invalidTestSimulations: 0,
               createdAt: Date(), updatedAt: Date(), finishedAt: nil)
     }

@@ -7,7 +7,7 @@ import XCTest
 /// through the library.
 final class RegistryCommandTests: ScratchDirectoryTestCase {
     private var url: String!
-    private var posteriorId: Int64 = 0
+    private var posteriorId: PosteriorID = 0
 
     override func setUpWithError() throws {
         try super.setUpWithError()
@@ -185,7 +185,7 @@ final class RegistryCommandTests: ScratchDirectoryTestCase {
         let round = try registry.openRound(experiment: "trained", strategy: "prior", targetCount: 600)
         let members = try XCTUnwrap(manifest["members"] as? [[String: Any]])
         XCTAssertEqual(members.count, 2)
-        var stored: [(Int64, Double)] = []
+        var stored: [(ModelVersionID, Double)] = []
         for (k, member) in members.enumerated() {
             let weights = try Data(contentsOf: URL(fileURLWithPath: path("trained/" + (try XCTUnwrap(member["weights"] as? String)))))
             let version = try registry.registerModelVersion(ModelVersionSpec(

@@ -257,7 +257,7 @@ final class RunCommandTests: ScratchDirectoryTestCase {
 extension ScratchDirectoryTestCase {
     /// Trains a small NPE posterior from files with `ili train --registry URL --experiment NAME`
     /// and returns its registered id and its directory.
-    func trainIntoRegistry(_ url: String, experiment: String) throws -> (id: Int64, directory: String) {
+    func trainIntoRegistry(_ url: String, experiment: String) throws -> (id: PosteriorID, directory: String) {
         var rng = RandomSource(seed: 21)
         let n = 400
         let theta = Matrix<Double>(rows: n, cols: 2) { _, _ in rng.uniform(in: -1.0, 1.0) }
@@ -274,7 +274,7 @@ extension ScratchDirectoryTestCase {
             """.write(toFile: path("files.yaml"), atomically: true, encoding: .utf8)
         let result = try BinaryRunner.run(["train", path("files.yaml"), "--quiet", "--registry", url, "--experiment", experiment])
         guard result.status == 0, let match = result.stdout.range(of: #"recorded as posterior-(\d+)"#, options: .regularExpression),
-              let id = Int64(result.stdout[match].split(separator: "-").last!) else {
+              let id = Int64(result.stdout[match].split(separator: "-").last!).map(PosteriorID.init(rawValue:)) else {
             struct TrainFailed: Error, CustomStringConvertible { var description: String }
             throw TrainFailed(description: "ili train --registry failed (\(result.status)): \(result.stdout)\(result.stderr)")
         }
@@ -297,9 +297,9 @@ final class TrainValidateRegistryTests: ScratchDirectoryTestCase {
         XCTAssertEqual(rounds[0].validSimulations, 400)
         XCTAssertEqual(try registry.trainingJobs(round: rounds[0].id).map(\.status), [.done])
         let manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/posterior.json"))) as? [String: Any])
-        XCTAssertEqual(manifest["posterior"] as? Int, Int(id))
+        XCTAssertEqual(manifest["posterior"] as? Int, Int(id.rawValue))
         XCTAssertEqual((manifest["members"] as? [[String: Any]])?.first?["modelVersion"] as? Int,
-                       Int(try registry.posterior(id: id).members[0].modelVersion))
+                       Int(try registry.posterior(id: id).members[0].modelVersion.rawValue))
 
         // A test set from the same model as the training data.
         var rng = RandomSource(seed: 8)

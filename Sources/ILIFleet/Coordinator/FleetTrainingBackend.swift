@@ -33,8 +33,8 @@ public final class FleetTrainingBackend: TrainingBackend {
         guard (coordinator.status().workers[.trainer] ?? 0) > 0 else {
             return try local.complete(round: round, experiment: experiment, observer: observer, stop: stop)
         }
-        coordinator.offerJobs(JobOffer(experiment: experiment, round: round.index, roundId: round.id,
-                                       jobs: jobs.filter { $0.status != .done }.map(\.id)))
+        coordinator.offerJobs(JobOffer(experiment: experiment, round: round.index, roundId: round.id.rawValue,
+                                       jobs: jobs.filter { $0.status != .done }.map(\.id.rawValue)))
         defer { coordinator.offerJobs(nil) }
         observer?.note("round \(round.index): \(jobs.count) training job(s) offered to the fleet's trainers")
         var aloneSince: Date?

@@ -62,7 +62,7 @@ public final class TrainerWorker: @unchecked Sendable {
             if stop.requested { return nil }
             let offered = condition.withLock { offer }
             var job: TrainingJob?
-            if let offered { job = try registry.claimTrainingJob(worker: name, round: offered.roundId, staleAfter: settings.staleAfter) }
+            if let offered { job = try registry.claimTrainingJob(worker: name, round: RoundID(rawValue: offered.roundId), staleAfter: settings.staleAfter) }
             if job == nil { job = try registry.claimTrainingJob(worker: name, staleAfter: settings.staleAfter) }
             guard let job else {
                 condition.withLock {
@@ -78,17 +78,17 @@ public final class TrainerWorker: @unchecked Sendable {
     private func train(_ job: TrainingJob, stop: StopSignal) throws {
         let round = try registry.round(id: job.round)
         let experiment = try registry.experiment(id: round.experimentId).name
-        events(.jobStarted(job: job.id, round: round.index, experiment: experiment))
+        events(.jobStarted(job: job.id.rawValue, round: round.index, experiment: experiment))
         do {
             try RegistryTraining.train([job], round: round, experiment: experiment, registry: registry, worker: name,
                                        observer: observer, stop: stop, heartbeatInterval: settings.heartbeatInterval)
             let done = try registry.trainingJob(id: job.id)
             condition.withLock { trainedCount += 1 }
-            report(JobDone(job: job.id, modelVersion: done.modelVersion, reason: nil))
+            report(JobDone(job: job.id.rawValue, modelVersion: done.modelVersion?.rawValue, reason: nil))
         } catch let error as RoundFailure {
-            report(JobDone(job: job.id, modelVersion: nil, reason: error.message))
+            report(JobDone(job: job.id.rawValue, modelVersion: nil, reason: error.message))
         } catch let error as RegistryError where error.code == .jobNotHeld {
-            events(.jobFinished(job: job.id, modelVersion: nil, reason: "\(error)"))
+            events(.jobFinished(job: job.id.rawValue, modelVersion: nil, reason: "\(error)"))
         } catch is TrainingCancelled {
             // Stopping: the job's heartbeat goes stale and another trainer takes it.
         }

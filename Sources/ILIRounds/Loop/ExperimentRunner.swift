@@ -30,7 +30,7 @@ public final class ExperimentRunner {
     public let resumed: Bool
     let prior: any Prior
     private var lease: ExperimentLease?
-    private var proposals: [Int64: RoundProposals] = [:]
+    private var proposals: [RoundID: RoundProposals] = [:]
     private var runStarted = Date()
 
     /// What a run ended with.
@@ -42,11 +42,11 @@ public final class ExperimentRunner {
         public var roundsWanted: Int
         /// The latest round's posterior, its directory and whether it is calibrated (nil
         /// when validation was skipped).
-        public var latestPosterior: Int64?
+        public var latestPosterior: PosteriorID?
         public var latestCalibrated: Bool?
         public var latestDirectory: String?
         /// The newest calibrated posterior of the experiment.
-        public var latestCalibratedPosterior: Int64?
+        public var latestCalibratedPosterior: PosteriorID?
         /// Why the run stopped before finishing, when it was asked to.
         public var stoppedBecause: String?
         /// This run's wall time and the part of it spent in registry transactions.
@@ -151,7 +151,7 @@ public final class ExperimentRunner {
         runStarted = Date()
         observer?.runStarted(experiment: experiment.name, registry: registry.url.redacted, simulator: simulation.description,
                              resumed: resumed, rounds: try registry.rounds(experiment: experiment.name))
-        var started: [Int64: Date] = [:]
+        var started: [RoundID: Date] = [:]
         while true {
             if stop.requested { return try summary() }
             let rounds = try registry.rounds(experiment: experiment.name)

@@ -16,9 +16,9 @@ public protocol RunObserver: TrainingObserver {
     /// The round moved to a new phase (`training`, `validating`, …).
     func phaseStarted(round: Int, phase: RoundStatus)
     /// The round's posterior was judged.
-    func validated(round: Int, posterior: Int64, verdict: CalibrationVerdict)
+    func validated(round: Int, posterior: PosteriorID, verdict: CalibrationVerdict)
     /// The round is done; its posterior directory, validation and plots are in `directory`.
-    func roundFinished(round: Int, posterior: Int64, calibrated: Bool?, directory: String, seconds: Double)
+    func roundFinished(round: Int, posterior: PosteriorID, calibrated: Bool?, directory: String, seconds: Double)
     /// Anything else worth telling (a resumed phase, a skipped step).
     func note(_ message: String)
 }
@@ -28,8 +28,8 @@ extension RunObserver {
     public func roundStarted(_ round: Round, position: Int, count: Int, proposal: ProposalDescription) {}
     public func simulationProgress(round: Int, purpose: SimulationPurpose, valid: Int, failed: Int, target: Int, perSecond: Double) {}
     public func phaseStarted(round: Int, phase: RoundStatus) {}
-    public func validated(round: Int, posterior: Int64, verdict: CalibrationVerdict) {}
-    public func roundFinished(round: Int, posterior: Int64, calibrated: Bool?, directory: String, seconds: Double) {}
+    public func validated(round: Int, posterior: PosteriorID, verdict: CalibrationVerdict) {}
+    public func roundFinished(round: Int, posterior: PosteriorID, calibrated: Bool?, directory: String, seconds: Double) {}
     public func note(_ message: String) {}
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import ILIInference
+import ILIRegistry
 import ILITensor
 
 /// Where a round's θs come from, as the registry records it (the round's `proposal` JSON).
@@ -8,12 +9,12 @@ public enum ProposalDescription: Codable, Sendable, Equatable {
     case prior
     /// The prior restricted to where posterior `posterior`'s density at the observation is
     /// above the `quantile` quantile of its own draws' densities.
-    case truncatedPrior(posterior: Int64, quantile: Double)
+    case truncatedPrior(posterior: PosteriorID, quantile: Double)
     /// Posterior `posterior` at the observation.
-    case posterior(posterior: Int64)
+    case posterior(posterior: PosteriorID)
     /// Of `candidates` draws of posterior `posterior` per simulation, those its members
     /// disagree on most.
-    case active(posterior: Int64, candidates: Int)
+    case active(posterior: PosteriorID, candidates: Int)
 
     /// The round's strategy as `ili registry rounds` lists it.
     public var strategyName: String {
@@ -26,7 +27,7 @@ public enum ProposalDescription: Codable, Sendable, Equatable {
     }
 
     /// The posterior the proposal is built from, if any.
-    public var sourcePosterior: Int64? {
+    public var sourcePosterior: PosteriorID? {
         switch self {
         case .prior: return nil
         case .truncatedPrior(let id, _), .posterior(let id), .active(let id, _): return id

@@ -28,7 +28,7 @@ public enum FileTrainingRecording {
             try registry.appendSimulations(round: round.id, records, worker: worker)
         }
         try registry.advanceRound(id: round.id, to: .training)
-        var versions: [Int64] = []
+        var versions: [ModelVersionID] = []
         for member in outcome.members {
             _ = try registry.enqueueTrainingJob(round: round.id, member: member.job.member, config: try ArchiveJSON.text(member.job))
             guard let job = try registry.claimTrainingJob(worker: worker, round: round.id) else {

@@ -49,7 +49,7 @@ public enum RegistryMapping {
     }
 
     /// What registering a trained member stores.
-    public static func modelVersionSpec(_ member: TrainedMember, round: Int64) throws -> ModelVersionSpec {
+    public static func modelVersionSpec(_ member: TrainedMember, round: RoundID) throws -> ModelVersionSpec {
         ModelVersionSpec(round: round, method: member.job.method.displayName,
                          estimator: try ArchiveJSON.text(member.model.estimator), member: member.job.member,
                          weights: try member.model.encoded(),
@@ -92,7 +92,7 @@ public struct PosteriorSettings: Codable, Sendable, Equatable {
 /// Registered posteriors as archives and as posteriors to sample.
 public enum RegistryArchives {
     /// Posterior `id` with everything `posterior.json` and `training.json` record.
-    public static func archive(_ registry: Registry, id: Int64) throws -> PosteriorArchive {
+    public static func archive(_ registry: Registry, id: PosteriorID) throws -> PosteriorArchive {
         let posterior = try registry.posterior(id: id)
         let experiment = try registry.experiment(id: posterior.experimentId)
         let rounds = try registry.rounds(experiment: experiment.name)
@@ -110,11 +110,11 @@ public enum RegistryArchives {
             let version = try registry.modelVersion(id: member.modelVersion)
             let weights = try registry.modelWeights(id: version.id)
             let record = try? RegistryMapping.record(of: version)
-            members.append(.init(index: member.index, modelVersion: version.id, weight: member.weight,
+            members.append(.init(index: member.index, modelVersion: version.id.rawValue, weight: member.weight,
                                  estimator: try RegistryMapping.estimator(of: version),
                                  weights: PosteriorArchive.memberFile(member.index), sha256: version.weightsSHA256))
             if let record {
-                trainingMembers.append(.init(index: member.index, modelVersion: version.id, round: version.roundIndex,
+                trainingMembers.append(.init(index: member.index, modelVersion: version.id.rawValue, round: version.roundIndex,
                                              ensembleMember: version.member, job: record.job, summary: record.summary,
                                              createdAt: version.createdAt.iso8601))
             }
@@ -123,13 +123,13 @@ public enum RegistryArchives {
         var evidence: PosteriorManifest.CalibrationEvidence?
         if let by = posterior.calibratedBy,
            let result = try registry.validationResults(posterior: id).first(where: { $0.id == by }) {
-            evidence = .init(validationResult: result.id, metric: result.metric, value: result.value,
+            evidence = .init(validationResult: result.id.rawValue, metric: result.metric, value: result.value,
                              details: JSONValue(text: result.details) ?? .string(result.details))
         }
         // `ili run` and `ili train --registry` both keep the configuration's text under "configuration".
         let stored = try? ArchiveJSON.decode(ConfigurationText.self, from: experiment.config)
         let manifest = PosteriorManifest(
-            posterior: posterior.id, experiment: experiment.name, round: round.index, method: method,
+            posterior: posterior.id.rawValue, experiment: experiment.name, round: round.index, method: method,
             prior: try RegistryMapping.prior(of: experiment), thetaDimension: experiment.thetaDimension, xShape: experiment.xShape,
             calibrated: posterior.calibrated, calibratedBy: evidence, members: members,
             sampler: method.usesMCMC ? (settings.sampler ?? SamplerSettings()) : nil, ratio: method == .nre ? settings.ratio : nil)
@@ -144,14 +144,14 @@ public enum RegistryArchives {
     }
 
     /// Posterior `id`, ready to sample.
-    public static func posterior(_ registry: Registry, id: Int64) throws -> any Posterior {
+    public static func posterior(_ registry: Registry, id: PosteriorID) throws -> any Posterior {
         try archive(registry, id: id).makePosterior(source: "posterior \(id) of \(registry.url.redacted)")
     }
 
     /// Writes posterior `id` as a posterior directory (`ili registry export`); the
     /// directory must be new or empty. Returns the files written, relative to it.
     @discardableResult
-    public static func export(_ registry: Registry, id: Int64, to directory: String) throws -> [String] {
+    public static func export(_ registry: Registry, id: PosteriorID, to directory: String) throws -> [String] {
         let archive = try archive(registry, id: id)
         try archive.write(to: directory)
         return [PosteriorManifest.fileName, TrainingRecord.fileName] + archive.memberFiles.indices.map(PosteriorArchive.memberFile)

@@ -14,7 +14,7 @@ public enum ValidationRecording {
     /// Records `verdict` (and each of its checks) for posterior `id`; returns the posterior
     /// as it now stands.
     @discardableResult
-    public static func record(_ verdict: CalibrationVerdict, plots: [String], posterior id: Int64,
+    public static func record(_ verdict: CalibrationVerdict, plots: [String], posterior id: PosteriorID,
                               registry: Registry) throws -> RegisteredPosterior {
         var specs = try verdict.checks.map { check in
             ValidationSpec(metric: check.name, value: check.value.isFinite ? check.value : nil, passed: check.passed,
@@ -27,14 +27,14 @@ public enum ValidationRecording {
     }
 
     /// The latest stored verdict of posterior `id`, if it was judged.
-    public static func storedVerdict(posterior id: Int64, registry: Registry) throws -> ValidationResult? {
+    public static func storedVerdict(posterior id: PosteriorID, registry: Registry) throws -> ValidationResult? {
         try registry.validationResults(posterior: id).last { $0.metric == verdictMetric }
     }
 
     /// Marks the posterior calibrated when `verdict` passed and it is not yet (a run that
     /// stopped between the two steps finishes here).
     @discardableResult
-    public static func finishCalibration(posterior id: Int64, verdict: ValidationResult, registry: Registry) throws -> RegisteredPosterior {
+    public static func finishCalibration(posterior id: PosteriorID, verdict: ValidationResult, registry: Registry) throws -> RegisteredPosterior {
         let posterior = try registry.posterior(id: id)
         guard verdict.passed, !posterior.calibrated else { return posterior }
         return try registry.markCalibrated(posterior: id, verdict: verdict.id)
@@ -43,8 +43,8 @@ public enum ValidationRecording {
     /// Checks that the posterior directory `archive` is registered posterior `id` of
     /// `registry` (same members, same weights files), so that a verdict about the files is a
     /// verdict about the registry's posterior.
-    public static func checkSamePosterior(_ archive: PosteriorArchive, directory: String, registry: Registry) throws -> Int64 {
-        guard let id = archive.manifest.posterior else {
+    public static func checkSamePosterior(_ archive: PosteriorArchive, directory: String, registry: Registry) throws -> PosteriorID {
+        guard let id = archive.manifest.posterior.map(PosteriorID.init(rawValue:)) else {
             throw RegistryError(.invalidInput, "\(directory) was never registered (its posterior.json has no registry id): train it with `ili train --registry URL` or `ili run`, or export one with `ili registry export`")
         }
         let posterior = try registry.posterior(id: id)

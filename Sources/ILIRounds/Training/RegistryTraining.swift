@@ -52,13 +52,13 @@ private final class JobObserver: TrainingObserver, @unchecked Sendable {
     let inner: (any TrainingObserver)?
     let registry: Registry
     let worker: String
-    let jobIds: [Int: Int64]
+    let jobIds: [Int: TrainingJobID]
     let stop: StopSignal
     let heartbeatInterval: Double
     private let lock = NSLock()
     private var lastBeat: [Int: Date] = [:]
 
-    init(inner: (any TrainingObserver)?, registry: Registry, worker: String, jobIds: [Int: Int64], stop: StopSignal, heartbeatInterval: Double) {
+    init(inner: (any TrainingObserver)?, registry: Registry, worker: String, jobIds: [Int: TrainingJobID], stop: StopSignal, heartbeatInterval: Double) {
         self.inner = inner
         self.registry = registry
         self.worker = worker
