@@ -48,7 +48,8 @@ c2st() { "$bench" c2st --reference "$1" --candidate "$2" | python3 -c 'import js
 
 # ili run for one configuration; prints "seconds registry_seconds" and leaves samples_xo.npy.
 ili_run() {
-    local dir="$1" strategy="$2" method="$3" count="$4" per="$5" seed="$6" obs="$7" estimators="${8:-[{model: maf}]}"
+    local dir="$1" strategy="$2" method="$3" count="$4" per="$5" seed="$6" obs="$7" estimators="${8:-}"
+    [ -n "$estimators" ] || estimators="[{model: maf}]"
     mkdir -p "$dir"
     cat >"$dir/config.yaml" <<YAML
 experiment: bench
@@ -89,7 +90,8 @@ for seed in ${seeds//,/ }; do
                 "$PYTHON" Benchmarks/sequential/sbi_sequential.py --method "$m" --obs "$obs" --rounds "$rounds" \
                     --per-round "$per_round" --out "$work/sbi-$m-$k.npy" --seed "$seed" --threads "$threads" \
                     >"$work/sbi-$m-$k.json" 2>"$work/sbi-$m-$k.err"
-                seconds=$(python3 -c "import json;print('%.2f'%json.load(open('$work/sbi-$m-$k.json'))['seconds'])")
+                # sbi prints its own notes on stdout too: the result is the last JSON object.
+                seconds=$(python3 -c "import json;t=open('$work/sbi-$m-$k.json').read();print('%.2f'%json.loads(t[t.rindex('{\"impl\"'):])['seconds'])")
                 score=$(c2st "$ref" "$work/sbi-$m-$k.npy")
                 printf 'sbi\t%s\t%s\t%s\t%s\t%s\tnan\n' "$m" "$seed" "$k" "$seconds" "$score" | tee -a "$rows"
             fi
