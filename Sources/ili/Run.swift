@@ -95,15 +95,18 @@ struct Run: ParsableCommand {
         if let id = s.latestPosterior, let directory = s.latestDirectory {
             let verdict = s.latestCalibrated.map { $0 ? "calibrated" : "NOT calibrated (see its validation.json)" } ?? "not validated"
             lines.append("latest posterior: posterior-\(id), \(verdict)")
-            lines.append("  directory: \(directory) (posterior.json, members/, validation.json, plots)")
+            let contents = s.latestCalibrated == nil ? "posterior.json, members/" : "posterior.json, members/, validation.json, plots"
+            lines.append("  directory: \(directory) (\(contents))")
             if configuration.observation != nil {
                 lines.append("  samples at the observation: \(directory)/samples_xo.npy, plot \(directory)/corner_xo.svg")
             }
         }
         if let calibrated = s.latestCalibratedPosterior {
             lines.append("latest calibrated posterior: posterior-\(calibrated) (ili sample --registry '\(s.registry)' --experiment \(s.experiment) --latest-calibrated …)")
-        } else if s.latestPosterior != nil {
+        } else if s.latestCalibrated != nil {
             lines.append("no posterior of this experiment is calibrated yet")
+        } else if s.latestPosterior != nil {
+            lines.append("no posterior of this experiment is calibrated (the latest was not validated: validation simulations are 0)")
         }
         return lines.joined(separator: "\n")
     }

@@ -110,6 +110,18 @@ final class RunCommandTests: ScratchDirectoryTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("runs/bad0")), "nothing is created for a configuration that fails")
     }
 
+    func testASummaryWithoutValidationSaysSoAndListsOnlyWhatWasWritten() throws {
+        let config = try write(gaussianConfig(name: "unvalidated").replacingOccurrences(of: "validation: {simulations: 100, samples: 200}", with: "validation: {simulations: 0}")
+                                   .replacingOccurrences(of: "count: 2", with: "count: 1"), "unvalidated.yaml")
+        let result = try BinaryRunner.run(["run", config, "--quiet"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("latest posterior: posterior-1, not validated"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("(posterior.json, members/)"), result.stdout)
+        XCTAssertFalse(result.stdout.contains("validation.json"), "no validation.json was written: \(result.stdout)")
+        XCTAssertTrue(result.stdout.contains("the latest was not validated"), result.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("runs/unvalidated/round-0/validation.json")))
+    }
+
     // MARK: Killed and restarted
 
     /// Starts `ili run` without waiting.
