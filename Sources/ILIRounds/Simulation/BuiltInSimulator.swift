@@ -8,7 +8,7 @@ public struct BuiltInSimulator: Sendable {
     /// The prior the simulator is usually paired with, used when a configuration has none.
     public let defaultPrior: PriorSpecification
 
-    public static let names = ["two_moons", "gaussian_linear", "ltu_toy"]
+    public static let names = ["two_moons", "gaussian_linear", "ltu_toy", "power_spectrum", "gw_chirp"]
 
     /// The simulator called `name`; `dimension` sizes `gaussian_linear` (default 10).
     public static func named(_ name: String, dimension: Int? = nil) -> BuiltInSimulator? {
@@ -20,6 +20,10 @@ public struct BuiltInSimulator: Sendable {
             return BuiltInSimulator(name: name, simulator: task, defaultPrior: task.prior.specification)
         case "ltu_toy":
             return BuiltInSimulator(name: name, simulator: LtUToy(), defaultPrior: .uniform(low: [0, 0, 0], high: [1, 1, 1]))
+        case "power_spectrum":
+            return BuiltInSimulator(name: name, simulator: PowerSpectrumSimulator(), defaultPrior: PowerSpectrumSimulator.prior)
+        case "gw_chirp":
+            return BuiltInSimulator(name: name, simulator: ChirpSimulator(), defaultPrior: ChirpSimulator.prior)
         default:
             return nil
         }
