@@ -97,6 +97,7 @@ final class RunCommandTests: ScratchDirectoryTestCase {
              "has 3 values but the simulator's x has 2"),
             ("simulator: {exec: 'no-such-program'}\nprior: {uniform: {low: [0], high: [1]}}\ninference: {method: npe, estimators: [{model: maf}]}",
              "no program `no-such-program` on PATH"),
+            ("simulator: two_moons\ninference: {method: npe, estimators: [{model: nsff}]}", "nsff"),
             ("simulator: two_moons\ninference: {method: npe, estimators: [{model: maf}]}\nregistry: postgresql://ili:secret@127.0.0.1:1/ili",
              "registry unavailable"),
         ]

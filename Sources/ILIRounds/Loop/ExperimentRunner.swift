@@ -79,6 +79,9 @@ public final class ExperimentRunner {
             throw ConfigError(.invalidValue, source: configuration.source, keyPath: "observation",
                               "\(configuration.observationPath ?? "the observation") has \(observation.count) values but the simulator's x has \(backend.xCount)")
         }
+        // Estimator settings are checked now, not when the first round has simulated.
+        let thetaDimension = try configuration.prior.makePrior(source: configuration.source).dimension
+        _ = try configuration.inference.memberEstimators(thetaDimension: thetaDimension, xDimension: backend.xCount)
         if case .sqlite(let path) = try RegistryURL(configuration.registry) {
             try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
         }
