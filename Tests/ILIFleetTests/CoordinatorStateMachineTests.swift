@@ -26,6 +26,7 @@ final class CoordinatorStateMachineTests: XCTestCase {
         machine.handle(event, now: now)
     }
 
+    @discardableResult
     func hello(_ peer: PeerID, kind: FleetWorkerKind = .simulator, credit: Int = 1) -> [CoordinatorStateMachine.Action] {
         handle(.message(peer, .hello(Hello(worker: "w\(peer.bytes[0])", kind: kind, credit: credit))))
     }
