@@ -166,12 +166,15 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
         try allowed.write(toFile: path("allowed"), atomically: true, encoding: .utf8)
         let endpoint = "tcp://127.0.0.1:\(freePort())"
         let workerKeys = { (name: String) in ["--key", self.path("keys/\(name).key"), "--server-key", self.path("keys/coordinator.pub")] }
-        // The coordinator and the trainer first, then the Python worker alone (so that it gets the
-        // first batches however slowly it starts), then the other simulators and the stranger.
-        let coordinator = try start(["run", config, "--bind", endpoint, "--local-workers", "0", "--key", path("keys/coordinator.key"),
-                                     "--allowed-keys", path("allowed"), "--batch-size", "20"], log: "coordinator.log")
+        // Every worker first, then the coordinator once the Python worker has started (its
+        // imports take a while): a worker says hello until it is welcomed, so each joins as soon
+        // as the coordinator binds, and the whole experiment (a second or two) cannot finish
+        // before one of them is in.
         var workers = [try start(["train-worker", "--connect", endpoint, "--registry", "sqlite:" + path("registry.db"), "--name", "trainer-1",
                                   "--poll", "0.5"] + workerKeys("trainer"), log: "trainer.log")]
+        workers.append(try start(["simulate", "--connect", endpoint, "--simulator", "two_moons", "--name", "sim-a"] + workerKeys("sim-a"), log: "sim-a.log"))
+        workers.append(try start(["simulate", "--connect", endpoint, "--simulator", "two_moons", "--name", "sim-b"] + workerKeys("sim-b"), log: "sim-b.log"))
+        try start(["simulate", "--connect", endpoint, "--simulator", "two_moons", "--name", "stranger"] + workerKeys("stranger"), log: "stranger.log")
         let pythonWorker = """
             import numpy as np
             from ili_fleet import serve
@@ -185,6 +188,7 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
                 return np.column_stack([r * np.cos(a) + 0.25 - np.abs(theta[:, 0] + theta[:, 1]) / np.sqrt(2),
                                         r * np.sin(a) + (theta[:, 1] - theta[:, 0]) / np.sqrt(2)])
 
+            print("python worker starting", flush=True)
             reason = serve(simulate, "\(endpoint)", name="python-1", key="keys/py.key", server_key="keys/coordinator.pub", log=print)
             print("python worker done after %d batches: %s" % (batches, reason), flush=True)
             """
@@ -192,15 +196,14 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
         let python = try startPython(path("worker.py"), log: "python.log")
         if let python {
             workers.append(python)
-            waitUntil(120, "the Python worker to join") { self.log("coordinator.log").contains("simulator python-1 joined") }
+            waitUntil(120, "the Python worker to start") { self.log("python.log").contains("python worker starting") }
         } else if ProcessInfo.processInfo.environment["ILI_REQUIRE_ALL"] == "1" {
             XCTFail("no Python with pyzmq and numpy (ILI_FLEET_PYTHON, set by ops/test), which ILI_REQUIRE_ALL=1 requires")
         } else {
             print("note: no Python with pyzmq and numpy (ILI_FLEET_PYTHON); the Python worker is left out")
         }
-        workers.append(try start(["simulate", "--connect", endpoint, "--simulator", "two_moons", "--name", "sim-a"] + workerKeys("sim-a"), log: "sim-a.log"))
-        workers.append(try start(["simulate", "--connect", endpoint, "--simulator", "two_moons", "--name", "sim-b"] + workerKeys("sim-b"), log: "sim-b.log"))
-        try start(["simulate", "--connect", endpoint, "--simulator", "two_moons", "--name", "stranger"] + workerKeys("stranger"), log: "stranger.log")
+        let coordinator = try start(["run", config, "--bind", endpoint, "--local-workers", "0", "--key", path("keys/coordinator.key"),
+                                     "--allowed-keys", path("allowed"), "--batch-size", "20"], log: "coordinator.log")
         let logs = ["coordinator.log", "sim-a.log", "sim-b.log", "python.log", "trainer.log", "stranger.log"]
         XCTAssertEqual(waitForExit(coordinator, seconds: 300, logs: logs), 0, log("coordinator.log"))
         try assertComplete(rounds: 2, perRound: 400)
@@ -216,6 +219,7 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
             XCTAssertFalse(log("python.log").contains("done after 0 batches"), "the Python worker simulated: \(log("python.log"))")
         }
         XCTAssertTrue(coordinatorLog.contains("trainer trainer-1 joined"), coordinatorLog)
+        XCTAssertTrue(coordinatorLog.contains("simulator sim-a joined") && coordinatorLog.contains("simulator sim-b joined"), coordinatorLog)
         XCTAssertTrue(coordinatorLog.contains("refused a worker"), "the stranger's key is logged: \(coordinatorLog)")
         XCTAssertFalse(coordinatorLog.contains("stranger joined"))
         XCTAssertFalse(log("stranger.log").contains("connected:"), log("stranger.log"))

@@ -93,12 +93,14 @@ final class WorkerConnection: @unchecked Sendable {
     private func session(_ transport: any FleetClientTransport, welcomedNow: () -> Void) throws -> String {
         var welcome: Welcome?
         var heartbeat = settings.heartbeatInterval, timeout = settings.silenceTimeout
-        var lastHeard = clock(), lastSent = -Double.infinity, lastHello = -Double.infinity
+        var lastHeard = clock(), lastSent = -Double.infinity, nextHello = -Double.infinity
         while !isClosing {
             let now = clock()
-            if welcome == nil && now - lastHello >= settings.helloInterval {
-                try transport.send(FleetCodec.encode(.hello(hello)))
-                lastHello = now
+            if welcome == nil && now >= nextHello {
+                // Until the connection (and its CURVE handshake) is made, a send is refused
+                // rather than queued: try again shortly instead of a whole hello interval later.
+                let sent = try transport.send(FleetCodec.encode(.hello(hello))) == .sent
+                nextHello = now + (sent ? settings.helloInterval : min(settings.helloInterval, Self.helloRetry))
                 lastSent = now
             }
             if welcome != nil {
@@ -114,7 +116,8 @@ final class WorkerConnection: @unchecked Sendable {
                 return welcome == nil ? "no welcome from the coordinator within \(Int(timeout)) s (is it running, and does it accept this worker's key?)"
                                       : "the coordinator was silent for \(Int(now - lastHeard)) s"
             }
-            let wait = min(heartbeat, settings.helloInterval, timeout) / 2
+            var wait = min(heartbeat, settings.helloInterval, timeout) / 2
+            if welcome == nil { wait = min(wait, max(0, nextHello - now)) }
             guard let frames = try transport.receive(timeout: wait) else { continue }
             lastHeard = clock()
             let message: FleetMessage
@@ -137,7 +140,7 @@ final class WorkerConnection: @unchecked Sendable {
             case .error(let e) where e.code == .unknownWorker:
                 // The coordinator restarted or forgot us: greet it again.
                 welcome = nil
-                lastHello = -Double.infinity
+                nextHello = -Double.infinity
                 events(.refused(e))
             case .error(let e):
                 events(.refused(e))
@@ -148,6 +151,9 @@ final class WorkerConnection: @unchecked Sendable {
         }
         return "closing"
     }
+
+    /// Seconds between hellos while the connection is not yet made.
+    static let helloRetry = 0.05
 
     /// FNV-1a of the worker's name: the same spread in every run (Swift's own hash is seeded per process).
     static func stableHash(_ text: String) -> UInt64 {

@@ -62,7 +62,7 @@ class _Connection:
         self.timeout = self.silence_timeout
         self.last_heard = time.monotonic()
         self.last_sent = -1e9
-        self.last_hello = -1e9
+        self.next_hello = -1e9
 
     def reconnect(self, reason):
         delay = min(self.max_backoff, self.backoff) * self.spread
@@ -83,9 +83,11 @@ class _Connection:
     def poll(self, timeout):
         """Keeps the connection alive and returns the next message for the caller (or None)."""
         now = time.monotonic()
-        if self.welcome is None and now - self.last_hello >= self.hello_interval:
-            self.send(Message("hello", self.hello))
-            self.last_hello = now
+        if self.welcome is None and now >= self.next_hello:
+            # Until the connection (and its CURVE handshake) is made a send is refused, not
+            # queued: try again shortly rather than a whole hello interval later.
+            sent = self.send(Message("hello", self.hello))
+            self.next_hello = now + (self.hello_interval if sent else min(self.hello_interval, 0.05))
         if self.welcome is not None and now - self.last_sent >= self.heartbeat:
             self.send(Message("heartbeat", {}))
         if now - self.last_heard > self.timeout:
@@ -93,6 +95,8 @@ class _Connection:
                            else "the coordinator was silent for %.0f s" % (now - self.last_heard))
             return Message("reconnected", {})
         wait = min(timeout, self.heartbeat / 2, self.hello_interval / 2)
+        if self.welcome is None:
+            wait = min(wait, max(0.0, self.next_hello - now))
         if not self.socket.poll(int(wait * 1000)):
             return None
         try:
@@ -114,7 +118,7 @@ class _Connection:
             header = message.header
             if header.get("code") == "unknown-worker":
                 self.welcome = None
-                self.last_hello = -1e9
+                self.next_hello = -1e9
             else:
                 self.log("the coordinator refused a message (%s): %s" % (header.get("code"), header.get("message")))
         return message
