@@ -285,10 +285,11 @@ struct FleetBench: ParsableCommand {
             }
             let (lastRound, lastRoundSeconds) = try timed { try registry.trainingData(experiment: experiment, rounds: (rounds - 1)...(rounds - 1)) }
             let (all, allSeconds) = try timed { try registry.trainingData(experiment: experiment, rounds: 0...(rounds - 1)) }
-            // What a restarted coordinator reads before it dispatches: the rounds, and the round's stored task ids.
+            // What a restarted coordinator reads before it dispatches: the rounds, and the
+            // numbers of the round's stored tasks (ExperimentRunner.simulate).
             let (ids, resumeSeconds) = try timed { () throws -> Int in
                 _ = try registry.rounds(experiment: experiment)
-                return try registry.storedTaskIds(round: round.id).count
+                return try registry.storedTaskNumbers(round: round.id, prefix: "\(experiment)/r\(rounds - 1)/").count
             }
             printResult(["name": "fleet-registry-scale", "registry": registry.url.redacted.hasPrefix("sqlite") ? "sqlite" : "postgresql",
                          "pairs": pairs, "rounds": rounds, "ingest_pairs_per_s": Double(pairs) / ingest,

@@ -277,9 +277,35 @@ extension Registry {
     /// The task ids already stored for round `roundId` (valid or not, any purpose): what a
     /// restarted run must not simulate again.
     public func storedTaskIds(round roundId: RoundID) throws -> Set<String> {
+        var ids = Set<String>()
+        try forEachStoredTaskId(round: roundId) { ids.insert(String(decoding: $0, as: UTF8.self)) }
+        return ids
+    }
+
+    /// The numbers N of the stored task ids of round `roundId` that read `prefix` followed
+    /// by N (`exp/r3/training/` gives the indices of round 3's training tasks): how a
+    /// restarted run finds what it must not simulate again, without a string per task.
+    public func storedTaskNumbers(round roundId: RoundID, prefix: String) throws -> Set<Int> {
+        let head = Array(prefix.utf8)
+        var numbers = Set<Int>()
+        try forEachStoredTaskId(round: roundId) { id in
+            guard id.count > head.count, id.count - head.count <= 18, zip(head, id).allSatisfy({ $0 == $1 }) else { return }
+            var n = 0
+            for byte in id[head.count...] {
+                guard byte >= 48 && byte <= 57 else { return }
+                n = n * 10 + Int(byte - 48)
+            }
+            numbers.insert(n)
+        }
+        return numbers
+    }
+
+    /// Each stored task id of the round as its UTF-8 bytes, through the raw row path (a
+    /// round can hold millions).
+    private func forEachStoredTaskId(round roundId: RoundID, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         try read("listing the stored simulations of round \(roundId)") { c in
             _ = try round(id: roundId, c)
-            return Set(try c.query("SELECT task_id FROM simulations WHERE round_id = $1", [.id(roundId)]).map { try $0.text(0) })
+            try c.forEachRawRow("SELECT task_id FROM simulations WHERE round_id = $1", [.id(roundId)]) { try body($0.bytes(0)) }
         }
     }
 

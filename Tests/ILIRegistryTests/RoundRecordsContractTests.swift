@@ -29,6 +29,15 @@ struct RoundRecordsContract {
             let testData = try registry.testData(experiment: "gauss", round: 0)
             XCTAssertEqual(testData.theta, test.flatMap(\.theta))
             XCTAssertEqual(try registry.storedTaskIds(round: round.id), Set((records(0..<5) + test + [failed]).map(\.taskId)))
+            // Task numbers by prefix: only ids that are the prefix and digits.
+            var numbered = records(30..<34)
+            for (k, id) in ["gauss/r0/training/0", "gauss/r0/training/1", "gauss/r0/training/7x", "gauss/r0/test/1000"].enumerated() {
+                numbered[k].taskId = id
+            }
+            try registry.appendSimulations(round: round.id, numbered, worker: "w")
+            XCTAssertEqual(try registry.storedTaskNumbers(round: round.id, prefix: "gauss/r0/training/"), [0, 1])
+            XCTAssertEqual(try registry.storedTaskNumbers(round: round.id, prefix: "gauss/r0/test/"), [1000])
+            XCTAssertEqual(try registry.storedTaskNumbers(round: round.id, prefix: "gauss/r1/training/"), [])
             XCTAssertEqual(try registry.failureReasons(round: round.id).map(\.reason), ["crashed"])
         }
     }

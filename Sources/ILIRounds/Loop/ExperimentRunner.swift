@@ -301,7 +301,10 @@ public final class ExperimentRunner {
             return purpose == .training ? (r.validSimulations, r.invalidSimulations) : (r.validTestSimulations, r.invalidTestSimulations)
         }
         var (valid, invalid) = try counts()
-        var stored = try registry.storedTaskIds(round: round.id)
+        // What a restarted run must not simulate again: this purpose's stored task numbers,
+        // read only when the round's counters say there are any (a fresh round reads nothing).
+        let prefix = taskId(round: round, purpose: purpose, index: 0).dropLast()
+        let stored = valid + invalid == 0 ? Set<Int>() : try registry.storedTaskNumbers(round: round.id, prefix: String(prefix))
         let start = Date()
         var committedHere = 0
         var chunk = 0
@@ -316,8 +319,7 @@ public final class ExperimentRunner {
                     \(target) after \(range.lowerBound) attempts (\(invalid) failed); latest failures: \(reasons.joined(separator: "; "))
                     """)
             }
-            let ids = range.map { taskId(round: round, purpose: purpose, index: $0) }
-            if ids.allSatisfy(stored.contains) {
+            if range.allSatisfy(stored.contains) {
                 chunk += 1
                 continue
             }
@@ -325,10 +327,10 @@ public final class ExperimentRunner {
             let proposal = try proposals(for: round)
             let theta = try (purpose == .training ? proposal.training : proposal.test).draw(range.count, rng: &rng)
             // θ is stored as float32: simulate exactly what is stored.
-            let tasks = zip(range, ids).enumerated().compactMap { i, pair -> SimulationTask? in
-                stored.contains(pair.1) ? nil : SimulationTask(
-                    taskId: pair.1, theta: theta.row(i).map { Double(Float($0)) },
-                    seed: Seeds.derive(configuration.seed, "noise-\(purpose.rawValue)", round.index, pair.0))
+            let tasks = range.enumerated().compactMap { i, index -> SimulationTask? in
+                stored.contains(index) ? nil : SimulationTask(
+                    taskId: taskId(round: round, purpose: purpose, index: index), theta: theta.row(i).map { Double(Float($0)) },
+                    seed: Seeds.derive(configuration.seed, "noise-\(purpose.rawValue)", round.index, index))
             }
             let thetaByTask = Dictionary(uniqueKeysWithValues: tasks.map { ($0.taskId, $0.theta.map(Float.init)) })
             let drawsFromPrior = try RegistryMapping.proposal(of: round) == .prior
@@ -347,7 +349,6 @@ public final class ExperimentRunner {
                 committedHere += result.inserted
                 valid += result.inserted - result.invalid
                 invalid += result.invalid
-                stored.formUnion(outcomes.map(\.taskId))
                 observer?.simulationProgress(round: round.index, purpose: purpose, valid: valid, failed: invalid, target: target,
                                              perSecond: Double(committedHere) / max(Date().timeIntervalSince(start), 1e-3))
             }, shouldStop: { stop.requested || valid >= target })   // producers' pairs may reach the target first
