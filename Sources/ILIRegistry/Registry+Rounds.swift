@@ -105,11 +105,9 @@ extension Registry {
     static func roundSelect(_ d: SQLDialect) -> String {
         """
         SELECT r.id, r.experiment_id, r.round_index, r.strategy, r.proposal, r.target_count, r.status, r.failure,
-            (SELECT count(*) FROM simulations s WHERE s.round_id = r.id AND s.valid AND s.purpose = 'train'),
-            (SELECT count(*) FROM simulations s WHERE s.round_id = r.id AND NOT s.valid AND s.purpose = 'train'),
+            r.valid_train, r.invalid_train,
             \(d.epoch("r.created_at")), \(d.epoch("r.updated_at")), \(d.epoch("r.finished_at")),
-            (SELECT count(*) FROM simulations s WHERE s.round_id = r.id AND s.valid AND s.purpose = 'test'),
-            (SELECT count(*) FROM simulations s WHERE s.round_id = r.id AND NOT s.valid AND s.purpose = 'test')
+            r.valid_test, r.invalid_test
         FROM rounds r
         """
     }

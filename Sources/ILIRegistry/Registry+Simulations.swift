@@ -73,9 +73,12 @@ extension Registry {
         guard !batch.isEmpty else { return AppendResult(inserted: 0, duplicates: 0, invalid: 0) }
         return try write("appending \(batch.count) simulations to round \(roundId)") { c in
             let d = c.dialect
+            // The round's row is held until COMMIT: its status cannot change under the append,
+            // and its counters (moved by every chunk below) make appends to one round take
+            // turns rather than deadlock over the row.
             let rows = try c.query("""
                 SELECT r.status, r.round_index, e.name, e.theta_dim, e.x_shape FROM rounds r
-                JOIN experiments e ON e.id = r.experiment_id WHERE r.id = $1\(d.kind == .postgres ? " FOR SHARE OF r" : "")
+                JOIN experiments e ON e.id = r.experiment_id WHERE r.id = $1\(d.kind == .postgres ? " FOR NO KEY UPDATE OF r" : "")
                 """, [.id(roundId)])
             guard let row = rows.first else {
                 throw RegistryError(.unknownRound, "cannot append simulations: there is no round with id \(roundId)")
@@ -91,20 +94,18 @@ extension Registry {
             }
             let encoded = try Self.encode(batch, experiment: experiment, thetaDim: thetaDim, xCount: xCount, xShapeText: xShapeText)
 
-            var inserted = 0, invalid = 0
+            var counts = InsertedCounts()
             var chunkIndex = 0
             var start = 0
             let rowsPerStatement = Self.rowsPerInsert(c)
             while start < encoded.count {
                 let end = min(start + rowsPerStatement, encoded.count)
-                let stored = try Self.insert(encoded[start..<end], round: roundId, worker: worker, thetaDim: thetaDim, c)
-                inserted += stored.inserted
-                invalid += stored.invalid
+                counts.add(try Self.insert(encoded[start..<end], round: roundId, worker: worker, thetaDim: thetaDim, c))
                 try faultHookWhileLocked?(chunkIndex)
                 chunkIndex += 1
                 start = end
             }
-            return AppendResult(inserted: inserted, duplicates: batch.count - inserted, invalid: invalid)
+            return AppendResult(inserted: counts.inserted, duplicates: batch.count - counts.inserted, invalid: counts.invalidTrain + counts.invalidTest)
         }
     }
 
@@ -112,10 +113,33 @@ extension Registry {
         c.dialect.kind == .postgres ? 1_000 : max(1, min(1_000, (c.maxBindParameters - 3) / 7))
     }
 
-    /// Inserts `records`, skipping task ids already stored; returns how many rows were
-    /// inserted and how many of those are invalid.
+    /// The rows one append inserted, by purpose and validity (task ids already stored are not counted).
+    struct InsertedCounts {
+        var validTrain = 0, invalidTrain = 0, validTest = 0, invalidTest = 0
+        var inserted: Int { validTrain + invalidTrain + validTest + invalidTest }
+
+        mutating func add(_ other: InsertedCounts) {
+            validTrain += other.validTrain
+            invalidTrain += other.invalidTrain
+            validTest += other.validTest
+            invalidTest += other.invalidTest
+        }
+
+        mutating func count(valid: Bool, purpose: String) {
+            switch (valid, purpose == SimulationPurpose.test.rawValue) {
+            case (true, false): validTrain += 1
+            case (false, false): invalidTrain += 1
+            case (true, true): validTest += 1
+            case (false, true): invalidTest += 1
+            }
+        }
+    }
+
+    /// Inserts `records`, skipping task ids already stored, and adds what was inserted to the
+    /// round's counters in the same statement (PostgreSQL) or the next (SQLite), so that the
+    /// statement after the last chunk is COMMIT.
     private static func insert(_ records: ArraySlice<EncodedRecord>, round: RoundID, worker: String, thetaDim: Int,
-                               _ c: SQLConnection) throws -> (inserted: Int, invalid: Int) {
+                               _ c: SQLConnection) throws -> InsertedCounts {
         let shared: [SQLValue] = [.id(round), .text(worker), .text(String(thetaDim))]
         if c.dialect.kind == .postgres {
             // Counted on the server: one result row instead of one per inserted simulation.
@@ -125,15 +149,25 @@ extension Registry {
                     SELECT $1, $2, $3, u.task_id, u.theta, u.x, u.x_shape, u.valid, u.reason, u.purpose
                     FROM unnest($4::text[], $5::bytea[], $6::bytea[], $7::text[], $8::boolean[], $9::text[], $10::text[])
                         AS u (task_id, theta, x, x_shape, valid, reason, purpose)
-                    ON CONFLICT (task_id) DO NOTHING RETURNING valid)
-                SELECT count(*), count(*) FILTER (WHERE NOT valid) FROM stored
+                    ON CONFLICT (task_id) DO NOTHING RETURNING valid, purpose),
+                counted AS (
+                    SELECT count(*) FILTER (WHERE valid AND purpose = 'train') AS valid_train,
+                        count(*) FILTER (WHERE NOT valid AND purpose = 'train') AS invalid_train,
+                        count(*) FILTER (WHERE valid AND purpose = 'test') AS valid_test,
+                        count(*) FILTER (WHERE NOT valid AND purpose = 'test') AS invalid_test
+                    FROM stored),
+                bumped AS (
+                    UPDATE rounds r SET valid_train = r.valid_train + n.valid_train, invalid_train = r.invalid_train + n.invalid_train,
+                        valid_test = r.valid_test + n.valid_test, invalid_test = r.invalid_test + n.invalid_test
+                    FROM counted n WHERE r.id = $1)
+                SELECT valid_train, invalid_train, valid_test, invalid_test FROM counted
                 """, shared + [
                     .postgresArray(.text(records.map(\.taskId))), .postgresArray(.bytea(records.map(\.theta))),
                     .postgresArray(.bytea(records.map(\.x))), .postgresArray(.text(records.map(\.xShape))),
                     .postgresArray(.bool(records.map(\.valid))), .postgresArray(.text(records.map(\.reason))),
                     .postgresArray(.text(records.map(\.purpose))),
                 ])[0]
-            return (try row.int(0), try row.int(1))
+            return InsertedCounts(validTrain: try row.int(0), invalidTrain: try row.int(1), validTest: try row.int(2), invalidTest: try row.int(3))
         }
         var sql = "INSERT INTO simulations (round_id, worker_id, theta_shape, task_id, theta, x, x_shape, valid, reason, purpose) VALUES "
         var binds = shared
@@ -145,9 +179,16 @@ extension Registry {
             binds += [.text(record.taskId), .blob(record.theta), .blob(record.x), .text(record.xShape),
                       .bool(record.valid), .optionalText(record.reason), .text(record.purpose)]
         }
-        sql += " ON CONFLICT (task_id) DO NOTHING RETURNING valid"
-        let stored = try c.query(sql, binds)
-        return (stored.count, try stored.filter { try !$0.bool(0) }.count)
+        sql += " ON CONFLICT (task_id) DO NOTHING RETURNING valid, purpose"
+        var counts = InsertedCounts()
+        for row in try c.query(sql, binds) { counts.count(valid: try row.bool(0), purpose: try row.text(1)) }
+        if counts.inserted > 0 {
+            try c.run("""
+                UPDATE rounds SET valid_train = valid_train + $2, invalid_train = invalid_train + $3,
+                    valid_test = valid_test + $4, invalid_test = invalid_test + $5 WHERE id = $1
+                """, [.id(round), .int(counts.validTrain), .int(counts.invalidTrain), .int(counts.validTest), .int(counts.invalidTest)])
+        }
+        return counts
     }
 
     private struct EncodedRecord {

@@ -324,15 +324,17 @@ struct RegistryContract {
         }
     }
 
-    /// Writer A sends tasks 0..<2000 and writer B the same tasks in the other order, each
-    /// pausing after its first 1,000 until the other has inserted its own first 1,000: on
-    /// PostgreSQL both then wait for each other's rows, the server aborts one as a
-    /// deadlock, and the registry runs that batch again, which the fault hook sees as a
-    /// second pass over the first chunk. SQLite lets one writer in at a time, so there
-    /// nobody waits and nothing deadlocks. Either way nothing is lost or doubled.
+    /// Writer A sends tasks 0..<2000 to one round and writer B the same tasks (task ids are
+    /// unique across the registry) in the other order to another experiment's round (appends
+    /// to one round take turns on its row), each pausing after its first 1,000 until the
+    /// other has inserted its own first 1,000: on PostgreSQL both then wait for each other's
+    /// rows, the server aborts one as a deadlock, and the registry runs that batch again,
+    /// which the fault hook sees as a second pass over the first chunk. SQLite lets one
+    /// writer in at a time, so there nobody waits and nothing deadlocks. Either way nothing
+    /// is lost or doubled.
     func crossedBatchesSurviveADeadlock() throws {
         try withRegistry(backend) { registry, scratch in
-            let (_, round) = try seedExperiment(registry)
+            let rounds = [try seedExperiment(registry).1, try seedExperiment(registry, name: "other").1]
             let all = records(0..<2_000)
             let halfway = DispatchGroup()
             halfway.enter()
@@ -360,7 +362,7 @@ struct RegistryContract {
                             }
                         }
                         let batch = reversed ? Array(all[1_000...] + all[..<1_000]) : all
-                        let result = try writer.appendSimulations(round: round.id, batch, worker: "w")
+                        let result = try writer.appendSimulations(round: rounds[reversed ? 1 : 0].id, batch, worker: "w")
                         inserted.mutate { $0 += result.inserted }
                     } catch {
                         errors.mutate { $0.append("\(error)") }
@@ -370,7 +372,8 @@ struct RegistryContract {
             done.wait()
             XCTAssertTrue(errors.value.isEmpty, "\(errors.value)")
             XCTAssertEqual(inserted.value, 2_000)
-            XCTAssertEqual(try registry.round(id: round.id).validSimulations, 2_000)
+            XCTAssertEqual(try rounds.map { try registry.round(id: $0.id).validSimulations }.reduce(0, +), 2_000,
+                           "each task stored once, and counted where it was stored")
             if backend == .postgres {
                 XCTAssertGreaterThanOrEqual(firstChunkPasses.value, 3, "no batch was run again: the deadlock never happened")
             } else {

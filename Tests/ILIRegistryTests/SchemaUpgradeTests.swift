@@ -3,9 +3,9 @@ import Foundation
 import ILITensor
 import XCTest
 
-/// A registry made by an older ili (schema version 1, before `ili run`'s migration 2) is
-/// upgraded in place when a newer one opens it: the data stay, and the new columns take
-/// their defaults.
+/// A registry made by an older ili (schema version 1, before `ili run`'s migration 2 and the
+/// round counters of migration 3) is upgraded in place when a newer one opens it: the data
+/// stay, the new columns take their defaults, and the counters count what was stored.
 final class SchemaUpgradeTests: XCTestCase {
     func testSQLiteUpgradesFromVersionOne() throws { try upgradesFromVersionOne(.sqlite) }
 
@@ -45,7 +45,7 @@ final class SchemaUpgradeTests: XCTestCase {
 
         let registry = try Registry(url: scratch.url)
         defer { registry.close() }
-        XCTAssertEqual(registry.schemaVersion, 2)
+        XCTAssertEqual(registry.schemaVersion, Migration.latestVersion(for: backend == .postgres ? .postgres : .sqlite))
         let round = try registry.round(experiment: "old", index: 0)
         XCTAssertEqual(round.validSimulations, 2, "version 1's simulations are training simulations")
         XCTAssertEqual(round.validTestSimulations, 0)
@@ -55,5 +55,9 @@ final class SchemaUpgradeTests: XCTestCase {
         // And the upgraded registry takes what version 2 adds.
         try registry.appendSimulations(round: round.id, [SimulationRecord(taskId: "t", theta: [0.1], x: [0.2], purpose: .test)], worker: "w")
         XCTAssertEqual(try registry.testData(experiment: "old", round: 0).x, [0.2])
+        // The counters the upgrade filled from the stored rows go on from there.
+        let counted = try registry.round(id: round.id)
+        XCTAssertEqual([counted.validSimulations, counted.invalidSimulations, counted.validTestSimulations, counted.invalidTestSimulations],
+                       [2, 0, 1, 0])
     }
 }

@@ -99,7 +99,7 @@ final class RegistryCommandTests: ScratchDirectoryTestCase {
         let result = try ili(["init", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        XCTAssertEqual(object["schemaVersion"] as? Int, 2)
+        XCTAssertEqual(object["schemaVersion"] as? Int, 3)
     }
 
     /// `--json` on every subcommand prints one JSON document that says what the text does.
@@ -116,7 +116,7 @@ final class RegistryCommandTests: ScratchDirectoryTestCase {
             return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
         }
         let initialised = try XCTUnwrap(try json(["init"]) as? [String: Any])
-        XCTAssertEqual(initialised["schemaVersion"] as? Int, 2)
+        XCTAssertEqual(initialised["schemaVersion"] as? Int, 3)
         let experiments = try XCTUnwrap(try json(["experiments"]) as? [[String: Any]])
         XCTAssertEqual(experiments.map { $0["name"] as? String }, ["gauss"])
         XCTAssertEqual(experiments.first?["thetaDimension"] as? Int, 2)
