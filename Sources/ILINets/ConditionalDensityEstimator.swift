@@ -41,11 +41,12 @@ extension ConditionalDensityEstimator {
     public var contextCount: Int { configuration.contextCount }
 
     /// Sets the z-scoring layers from training data (as the configuration asks: a layer
-    /// whose flag is off stays the identity).
+    /// whose flag is off stays the identity). A context read by a DeepSets embedding is
+    /// z-scored per point feature (`Standardization.fittedToSets`).
     public func fitStandardization(features y: Matrix<Scalar>, context c: Matrix<Scalar>) {
         if configuration.zScoreFeatures { featureStandardization = .fitted(to: y) }
         if configuration.zScoreContext && contextCount > 0 {
-            contextStandardization = .fitted(to: c, structured: configuration.structuredContext)
+            contextStandardization = .fitted(to: c, structured: configuration.structuredContext, embedding: configuration.embedding)
         }
     }
 

@@ -187,6 +187,9 @@ public struct DensityEstimatorConfiguration: Codable, Sendable, Equatable {
                 throw fail("the embedding takes \(embedding.inputCount) inputs but contextCount is \(contextCount); make them equal")
             }
             try embedding.validate()
+            if structuredContext && embedding.setLayout != nil {
+                throw fail("structured_x does not apply to a deep_sets embedding, which z-scores each point feature over the real points; leave it out")
+            }
         }
     }
 }

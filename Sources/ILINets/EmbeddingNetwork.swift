@@ -11,10 +11,16 @@ import Foundation
 /// - {type: flatten}
 /// - {type: dense, width: 16, activation: relu}
 /// ```
+///
+/// or, for data that are a set of points (see `SetLayout`), a DeepSets layer first:
+///
+/// ```yaml
+/// - {type: deep_sets, max_points: 64, point_features: 4, pool: sum, phi: [64, 64], rho: [64, 8]}
+/// ```
 public struct EmbeddingLayerConfiguration: Codable, Sendable, Equatable {
     /// The raw values are the stored (JSON) form; YAML files use `yamlName`.
     public enum Kind: String, Codable, Sendable, CaseIterable {
-        case dense, conv1d, maxPool, avgPool, flatten
+        case dense, conv1d, maxPool, avgPool, flatten, deepSets
 
         /// The spelling in YAML configuration files: snake_case, as every configuration key.
         public var yamlName: String {
@@ -24,6 +30,7 @@ public struct EmbeddingLayerConfiguration: Codable, Sendable, Equatable {
             case .maxPool: return "max_pool"
             case .avgPool: return "avg_pool"
             case .flatten: return "flatten"
+            case .deepSets: return "deep_sets"
             }
         }
     }
@@ -37,11 +44,23 @@ public struct EmbeddingLayerConfiguration: Codable, Sendable, Equatable {
     public var padding: Int?
     /// Window of a pooling layer.
     public var size: Int?
-    /// Applied after a dense or convolution layer; none when absent.
+    /// Applied after a dense or convolution layer; none when absent. A DeepSets layer
+    /// applies it inside φ and ρ, ReLU when absent.
     public var activation: Activation?
+    /// Slots of a padded set (DeepSets).
+    public var maxPoints: Int?
+    /// Features of one point, not counting its presence flag (DeepSets).
+    public var pointFeatures: Int?
+    /// How a set's per-point features are combined (DeepSets).
+    public var pool: SetPooling?
+    /// Widths of the per-point network φ (DeepSets).
+    public var phi: [Int]?
+    /// Widths of the network ρ after pooling; the last is the layer's output (DeepSets).
+    public var rho: [Int]?
 
     public init(type: Kind, width: Int? = nil, channels: Int? = nil, kernel: Int? = nil, stride: Int? = nil,
-                padding: Int? = nil, size: Int? = nil, activation: Activation? = nil) {
+                padding: Int? = nil, size: Int? = nil, activation: Activation? = nil, maxPoints: Int? = nil,
+                pointFeatures: Int? = nil, pool: SetPooling? = nil, phi: [Int]? = nil, rho: [Int]? = nil) {
         self.type = type
         self.width = width
         self.channels = channels
@@ -50,6 +69,11 @@ public struct EmbeddingLayerConfiguration: Codable, Sendable, Equatable {
         self.padding = padding
         self.size = size
         self.activation = activation
+        self.maxPoints = maxPoints
+        self.pointFeatures = pointFeatures
+        self.pool = pool
+        self.phi = phi
+        self.rho = rho
     }
 
     public static func dense(_ width: Int, activation: Activation? = nil) -> Self {
@@ -61,13 +85,23 @@ public struct EmbeddingLayerConfiguration: Codable, Sendable, Equatable {
     public static func maxPool(_ size: Int) -> Self { Self(type: .maxPool, size: size) }
     public static func avgPool(_ size: Int) -> Self { Self(type: .avgPool, size: size) }
     public static var flatten: Self { Self(type: .flatten) }
+    /// A DeepSets layer over `maxPoints` slots of `pointFeatures` features (and a presence flag each).
+    public static func deepSets(maxPoints: Int, pointFeatures: Int, pool: SetPooling, phi: [Int], rho: [Int] = [],
+                                activation: Activation? = nil) -> Self {
+        Self(type: .deepSets, activation: activation, maxPoints: maxPoints, pointFeatures: pointFeatures, pool: pool,
+             phi: phi, rho: rho)
+    }
+
+    /// The activation a DeepSets layer uses.
+    public var resolvedSetActivation: Activation { activation ?? .relu }
 }
 
 /// A network that compresses the context (e.g. a long time series) into a few features
 /// before it reaches a density estimator or classifier, trained jointly with it.
 ///
 /// Rows hold `inputChannels × inputLength` values, channel-major; convolutions and
-/// pooling keep that layout, dense layers see the whole row.
+/// pooling keep that layout, dense layers see the whole row. A DeepSets layer, which must
+/// come first, reads rows as padded sets instead (`SetLayout`).
 ///
 /// ```swift
 /// let config = try EmbeddingConfiguration(yaml: """
@@ -133,6 +167,23 @@ public struct EmbeddingConfiguration: Codable, Sendable, Equatable {
                 shape = (shape.channels, shape.length / size)
             case .flatten:
                 shape = (1, shape.channels * shape.length)
+            case .deepSets:
+                let layout = SetLayout(maxPoints: try need(layer.maxPoints, "maxPoints"),
+                                       pointFeatures: try need(layer.pointFeatures, "pointFeatures"))
+                guard layer.pool != nil else {
+                    throw ConfigurationError(message: "embedding layer \(k) (deepSets) needs a `pool` (sum or mean)")
+                }
+                guard k == 0 else {
+                    throw ConfigurationError(message: "embedding layer \(k): a deepSets layer reads the padded set itself, so it must be the first layer")
+                }
+                guard channels == 1, inputCount == layout.valueCount else {
+                    throw ConfigurationError(message: "embedding layer \(k): \(layout.maxPoints) points × (\(layout.pointFeatures) features + 1 presence flag) = \(layout.valueCount) values, but the input has \(inputCount)\(channels == 1 ? "" : " in \(channels) channels (a set is one channel)")")
+                }
+                let phi = layer.phi ?? [], rho = layer.rho ?? []
+                guard !phi.isEmpty, (phi + rho).allSatisfy({ $0 >= 1 }) else {
+                    throw ConfigurationError(message: "embedding layer \(k) (deepSets) needs `phi`, a non-empty list of positive widths, and `rho` a list of positive widths")
+                }
+                shape = (1, rho.last ?? phi.last!)
             }
             result.append(shape)
         }
@@ -140,6 +191,13 @@ public struct EmbeddingConfiguration: Codable, Sendable, Equatable {
     }
 
     public func validate() throws { _ = try shapes() }
+
+    /// The set layout of the input when the first layer is a DeepSets layer.
+    public var setLayout: SetLayout? {
+        guard let first = layers.first, first.type == .deepSets, let maxPoints = first.maxPoints,
+              let pointFeatures = first.pointFeatures else { return nil }
+        return SetLayout(maxPoints: maxPoints, pointFeatures: pointFeatures)
+    }
 
     /// Values per output row.
     public var outputCount: Int {
@@ -154,6 +212,7 @@ public final class EmbeddingNetwork<Scalar: TensorScalar> {
         case dense(Linear<Scalar>, Activation?)
         case conv1d(Conv1D<Scalar>, length: Int, Activation?)
         case pool(channels: Int, length: Int, size: Int, maximum: Bool)
+        case deepSets(DeepSetsLayer<Scalar>)
     }
 
     public let configuration: EmbeddingConfiguration
@@ -180,6 +239,10 @@ public final class EmbeddingNetwork<Scalar: TensorScalar> {
                                     maximum: layer.type == .maxPool))
             case .flatten:
                 break   // rows are already flat
+            case .deepSets:
+                layers.append(.deepSets(DeepSetsLayer(layout: SetLayout(maxPoints: layer.maxPoints!, pointFeatures: layer.pointFeatures!),
+                                                      pooling: layer.pool!, phi: layer.phi!, rho: layer.rho ?? [],
+                                                      activation: layer.resolvedSetActivation, rng: &rng, name: "\(name).\(k)")))
             }
         }
         self.configuration = configuration
@@ -192,6 +255,7 @@ public final class EmbeddingNetwork<Scalar: TensorScalar> {
             case .dense(let l, _): return l.parameters
             case .conv1d(let c, _, _): return c.parameters
             case .pool: return []
+            case .deepSets(let sets): return sets.parameters
             }
         }
     }
@@ -209,6 +273,8 @@ public final class EmbeddingNetwork<Scalar: TensorScalar> {
                 if let activation { h = activation.apply(h) }
             case .pool(let channels, let length, let size, let maximum):
                 h = pool1d(h, channels: channels, length: length, size: size, maximum: maximum)
+            case .deepSets(let sets):
+                h = sets(h)
             }
         }
         return h

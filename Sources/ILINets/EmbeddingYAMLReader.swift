@@ -31,6 +31,14 @@ extension EmbeddingConfiguration {
     ///   - {type: flatten}
     ///   - {type: dense, width: 16}
     /// ```
+    ///
+    /// A set of points (`SetLayout`: `max_points` slots of a presence flag and
+    /// `point_features` features) is read by a DeepSets layer, which must come first:
+    ///
+    /// ```yaml
+    /// layers:
+    ///   - {type: deep_sets, max_points: 64, point_features: 4, pool: sum, phi: [64, 64], rho: [64, 8], activation: relu}
+    /// ```
     public init(yaml: String) throws {
         let node: Node?
         do {
@@ -68,6 +76,21 @@ extension EmbeddingConfiguration {
             throw EmbeddingYAMLError(.wrongType, keyPath: "layers", "expected a list of layers")
         }
         let layers = try list.enumerated().map { k, layerNode in try Self.layer(layerNode, at: "layers[\(k)]") }
+        // A DeepSets layer's own mistakes, named by their keys before the general check.
+        for (k, layer) in layers.enumerated() where layer.type == .deepSets {
+            guard k == 0 else {
+                throw EmbeddingYAMLError(.invalidValue, keyPath: "layers[\(k)].type",
+                                         "a deep_sets layer reads the padded set itself, so it must be the first layer")
+            }
+            let layout = SetLayout(maxPoints: layer.maxPoints!, pointFeatures: layer.pointFeatures!)
+            guard layout.valueCount == inputCount else {
+                throw EmbeddingYAMLError(.invalidValue, keyPath: "layers[\(k)].max_points",
+                                         "\(layout.maxPoints) points × (\(layout.pointFeatures) features + 1 presence flag) = \(layout.valueCount) values, but \(inputName) has \(inputCount)")
+            }
+            guard channels == 1 else {
+                throw EmbeddingYAMLError(.invalidValue, keyPath: "input_channels", "a deep_sets layer reads one channel of padded points; leave input_channels out")
+            }
+        }
         self.init(inputCount: inputCount, inputChannels: channels, layers: layers)
         do {
             try validate()
@@ -83,11 +106,13 @@ extension EmbeddingConfiguration {
         .maxPool: ["type", "size"],
         .avgPool: ["type", "size"],
         .flatten: ["type"],
+        .deepSets: ["type", "max_points", "point_features", "pool", "phi", "rho", "activation"],
     ]
 
     /// Keys that must be present for each layer type.
     static let requiredLayerKeys: [EmbeddingLayerConfiguration.Kind: [String]] = [
         .dense: ["width"], .conv1d: ["channels", "kernel"], .maxPool: ["size"], .avgPool: ["size"], .flatten: [],
+        .deepSets: ["max_points", "point_features", "pool", "phi"],
     ]
 
     static func layer(_ node: Node, at path: String) throws -> EmbeddingLayerConfiguration {
@@ -125,10 +150,30 @@ extension EmbeddingConfiguration {
             }
             activation = a
         }
+        var pool: SetPooling?
+        if let n = m["pool"] {
+            let names = SetPooling.allCases.map(\.rawValue)
+            guard case .scalar(let s) = n, let p = SetPooling(rawValue: s.string) else {
+                throw EmbeddingYAMLError(.invalidValue, keyPath: "\(path).pool", "not a pooling (one of: \(names.joined(separator: ", ")))")
+            }
+            pool = p
+        }
+        func widths(_ key: String, nonEmpty: Bool) throws -> [Int]? {
+            guard let n = m[key] else { return nil }
+            guard case .sequence(let list) = n else {
+                throw EmbeddingYAMLError(.wrongType, keyPath: "\(path).\(key)", "expected a list of layer widths, e.g. [64, 64]")
+            }
+            if nonEmpty && list.isEmpty {
+                throw EmbeddingYAMLError(.invalidValue, keyPath: "\(path).\(key)", "needs at least one layer width")
+            }
+            return try list.enumerated().map { j, w in try wholeNumber(w, at: "\(path).\(key)[\(j)]", atLeast: 1) }
+        }
         return EmbeddingLayerConfiguration(type: kind, width: try number("width", atLeast: 1), channels: try number("channels", atLeast: 1),
                                            kernel: try number("kernel", atLeast: 1), stride: try number("stride", atLeast: 1),
                                            padding: try number("padding", atLeast: 0), size: try number("size", atLeast: 1),
-                                           activation: activation)
+                                           activation: activation, maxPoints: try number("max_points", atLeast: 1),
+                                           pointFeatures: try number("point_features", atLeast: 1), pool: pool,
+                                           phi: try widths("phi", nonEmpty: true), rho: try widths("rho", nonEmpty: false))
     }
 
     /// The entries of a mapping whose keys are all in `allowed`; a camelCase key is named

@@ -74,6 +74,9 @@ public struct ClassifierConfiguration: Codable, Sendable, Equatable {
                 throw ConfigurationError(message: "the embedding takes \(embedding.inputCount) inputs but dataCount is \(dataCount); make them equal")
             }
             try embedding.validate()
+            if structuredData && embedding.setLayout != nil {
+                throw ConfigurationError(message: "structured_x does not apply to a deep_sets embedding, which z-scores each point feature over the real points; leave it out")
+            }
         }
     }
 }
@@ -123,7 +126,9 @@ public final class RatioClassifier<Scalar: TensorScalar> {
     /// Sets the z-scoring layers from training data (as the configuration asks).
     public func fitStandardization(parameters theta: Matrix<Scalar>, data x: Matrix<Scalar>) {
         if configuration.zScoreParameters { parameterStandardization = .fitted(to: theta) }
-        if configuration.zScoreData { dataStandardization = .fitted(to: x, structured: configuration.structuredData) }
+        if configuration.zScoreData {
+            dataStandardization = .fitted(to: x, structured: configuration.structuredData, embedding: configuration.embedding)
+        }
     }
 
     /// The logit of each (θ, x) row pair (m×1).
