@@ -177,6 +177,20 @@ final class ExperimentRunnerTests: RoundsTestCase {
         }
     }
 
+    func testAnExecProgramTheShellExpandsIsLeftToTheShellAndProbed() throws {
+        try writePythonSimulator(to: path("sim.py"))
+        let settings = { (command: String) in
+            ExecSimulationBackend.Settings(command: command, directory: self.directory, workers: 1, batchSize: 10, timeout: 60)
+        }
+        // The shell chooses the program (examples/python-fleet runs `${ILI_PYTHON:-python3} simulator.py`).
+        XCTAssertEqual(try ExecSimulationBackend.probe(settings("${ILI_NO_SUCH_VARIABLE:-python3} sim.py"), thetas: [[0.1, 0.2]]), 2)
+        XCTAssertEqual(try ExecSimulationBackend.probe(settings("\"python3\" sim.py"), thetas: [[0.1, 0.2]]), 2)
+        // One the shell cannot find is refused by the probe, with what the shell said.
+        XCTAssertThrowsError(try ExecSimulationBackend.probe(settings("${ILI_NO_SUCH_VARIABLE:-no-such-program} sim.py"), thetas: [[0.1, 0.2]])) { error in
+            XCTAssertTrue("\(error)".contains("exited with status 127") && "\(error)".contains("not found"), "\(error)")
+        }
+    }
+
     func testSequentialAndActiveRoundsDrawFromThePosteriorAndFinish() throws {
         // LtU-ILI's toy at θ = (0.5, 0.5, 0.5) without noise: a posterior far narrower than the prior.
         let xo = Matrix<Double>(rows: 1, cols: 10) { _, t in 1.5 * sin(Double(t)) + 0.5 * Double(t * t) - Double(t) }

@@ -75,6 +75,9 @@ public final class ExecSimulationBackend: SimulationBackend {
             return
         }
         if program.contains("=") { return }   // an environment assignment first: leave it to the shell
+        // A word the shell expands or unquotes (`${ILI_PYTHON:-python3} sim.py`, `"my sim"`):
+        // only the shell knows the program; the probe that follows reports what it said.
+        if program.contains(where: { "$`'\"\\~".contains($0) }) { return }
         let searchPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         guard searchPath.split(separator: ":").contains(where: { fm.isExecutableFile(atPath: "\($0)/\(program)") }) else {
             throw SimulationError("simulator.exec: no program `\(program)` on PATH (\(searchPath))")

@@ -21,6 +21,7 @@ struct Subprocess {
     /// seconds to pass (then kills it). `onStart` receives the running process so that a
     /// caller can kill it early. Throws only when the program cannot be started at all.
     func run(input: Data, timeout: Double, onStart: (Process) -> Void = { _ in }) throws -> Outcome {
+        _ = Self.ignoringSIGPIPE
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         // `exec` makes the program replace the shell, so that killing it kills the program.
@@ -62,6 +63,14 @@ struct Subprocess {
         return Outcome(status: process.terminationStatus, output: collected.output, errorTail: tail,
                        timedOut: collected.timedOut, killed: process.terminationReason == .uncaughtSignal)
     }
+}
+
+extension Subprocess {
+    /// A program that exits without reading all its input closes the pipe under our write,
+    /// and the default action of the SIGPIPE that follows is to end this whole process (the
+    /// `ili` commands ignore it; a test runner or another program using this library did
+    /// not): ignore it once, before the first program starts, so the write fails with EPIPE.
+    static let ignoringSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 }
 
 /// What the reader threads collected; the lock guards every field.
