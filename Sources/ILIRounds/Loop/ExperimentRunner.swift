@@ -291,8 +291,9 @@ public final class ExperimentRunner {
         return c == 0 ? 0..<target : (target + (c - 1) * extra)..<(target + c * extra)
     }
 
-    func taskId(round: Round, purpose: SimulationPurpose, index: Int) -> String {
-        "\(experiment.name)/r\(round.index)/\(purpose.rawValue)/\(index)"
+    /// Task ids are `EXPERIMENT/rROUND/PURPOSE/INDEX`: this prefix followed by the index.
+    func taskIdPrefix(round: Round, purpose: SimulationPurpose) -> String {
+        "\(experiment.name)/r\(round.index)/\(purpose.rawValue)/"
     }
 
     private func simulate(_ round: Round, purpose: SimulationPurpose, target: Int) throws -> Bool {
@@ -303,8 +304,8 @@ public final class ExperimentRunner {
         var (valid, invalid) = try counts()
         // What a restarted run must not simulate again: this purpose's stored task numbers,
         // read only when the round's counters say there are any (a fresh round reads nothing).
-        let prefix = taskId(round: round, purpose: purpose, index: 0).dropLast()
-        let stored = valid + invalid == 0 ? Set<Int>() : try registry.storedTaskNumbers(round: round.id, prefix: String(prefix))
+        let prefix = taskIdPrefix(round: round, purpose: purpose)
+        let stored = valid + invalid == 0 ? Set<Int>() : try registry.storedTaskNumbers(round: round.id, prefix: prefix)
         let start = Date()
         var committedHere = 0
         var chunk = 0
@@ -329,7 +330,7 @@ public final class ExperimentRunner {
             // θ is stored as float32: simulate exactly what is stored.
             let tasks = range.enumerated().compactMap { i, index -> SimulationTask? in
                 stored.contains(index) ? nil : SimulationTask(
-                    taskId: taskId(round: round, purpose: purpose, index: index), theta: theta.row(i).map { Double(Float($0)) },
+                    taskId: prefix + String(index), theta: theta.row(i).map { Double(Float($0)) },
                     seed: Seeds.derive(configuration.seed, "noise-\(purpose.rawValue)", round.index, index))
             }
             let thetaByTask = Dictionary(uniqueKeysWithValues: tasks.map { ($0.taskId, $0.theta.map(Float.init)) })
