@@ -158,9 +158,26 @@ public final class Tape<Scalar: TensorScalar> {
     /// Back-propagates from `loss`, seeding its gradient with ones (so a non-scalar
     /// loss back-propagates its sum), then adds each read parameter's gradient to it.
     public func backward(from loss: Variable<Scalar>) {
+        for (parameter, g) in parameterGradients(from: loss) {
+            if parameter.gradient == nil {
+                parameter.gradient = g
+            } else {
+                parameter.gradient!.add(g)
+            }
+        }
+    }
+
+    /// Back-propagates from `loss` with its gradient seeded with `seed`, and returns each
+    /// parameter read on this tape with its gradient (in reading order, once per read),
+    /// leaving the parameters untouched.
+    ///
+    /// Tapes evaluating parts of one batch on several threads use this, so that their
+    /// shares can be added to the parameters afterwards in a fixed order: writing to the
+    /// shared parameters from each thread would race, and adding in arrival order would
+    /// make the sum depend on timing.
+    public func parameterGradients(from loss: Variable<Scalar>, seed: Scalar = 1) -> [(parameter: Parameter<Scalar>, gradient: Matrix<Scalar>)] {
         precondition(loss.tape === self, "backward from a variable of another tape")
-        let seed = Matrix<Scalar>(rows: loss.rows, cols: loss.cols, repeating: 1)
-        accumulateGradient(seed, into: loss)
+        accumulateGradient(Matrix<Scalar>(rows: loss.rows, cols: loss.cols, repeating: seed), into: loss)
         var i = loss.id
         while i >= 0 {
             if let backward = backwards[i], let g = gradients[i] {
@@ -170,14 +187,7 @@ public final class Tape<Scalar: TensorScalar> {
             }
             i -= 1
         }
-        for (node, parameter) in boundParameters {
-            guard let g = gradients[node] else { continue }
-            if parameter.gradient == nil {
-                parameter.gradient = g
-            } else {
-                parameter.gradient!.add(g)
-            }
-        }
+        return boundParameters.compactMap { node, parameter in gradients[node].map { (parameter, $0) } }
     }
 }
 

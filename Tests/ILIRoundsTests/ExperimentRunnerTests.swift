@@ -231,7 +231,53 @@ final class ExperimentRunnerTests: RoundsTestCase {
             XCTAssertEqual(Array(stored.prefix(expected.count)), expected, "\(method) \(strategy)")
             XCTAssertNotEqual(try runner.registry.trainingData(experiment: "seq\(k)", rounds: 0...0).theta.prefix(30), stored.prefix(30))
             XCTAssertTrue(FileManager.default.fileExists(atPath: try XCTUnwrap(summary.latestDirectory) + "/samples_xo.npy"))
+            // Round 1's members continue round 0's networks, member for member.
+            let continued = try runner.registry.trainingJobs(round: recorded[1].id).map { try RegistryMapping.storedJob($0) }
+            let previous = try XCTUnwrap(runner.registry.posteriors(round: recorded[0].id).last).members
+            XCTAssertEqual(continued.map(\.job.member).sorted(), previous.map(\.index).sorted())
+            for job in continued {
+                XCTAssertEqual(job.continuesFrom, previous.first { $0.index == job.job.member }?.modelVersion, "\(method) \(strategy)")
+            }
+            XCTAssertTrue(try runner.registry.trainingJobs(round: recorded[0].id).allSatisfy { try RegistryMapping.storedJob($0).continuesFrom == nil })
             runner.registry.close()
+        }
+    }
+
+    /// `continue_training: false` trains every round from fresh weights; an amortized run
+    /// does so by default, and may continue when asked.
+    func testContinueTrainingFollowsTheSettingAndTheStrategy() throws {
+        let xo = Matrix<Double>(rows: 1, cols: 10) { _, t in 1.5 * sin(Double(t)) + 0.5 * Double(t * t) - Double(t) }
+        try NPYFile.write(xo, to: path("xo.npy"))
+        for (k, (rounds, continues)) in [("{strategy: sequential, count: 2, simulations_per_round: 300, continue_training: false}", false),
+                                         ("{strategy: amortized, count: 2, simulations_per_round: 300}", false),
+                                         ("{strategy: amortized, count: 2, simulations_per_round: 300, continue_training: true}", true)].enumerated() {
+            let config = try configuration("""
+                experiment: cont\(k)
+                simulator: ltu_toy
+                inference: {method: npe, estimators: [{model: mdn, hidden_features: 10}]}
+                rounds: \(rounds)
+                observation: xo.npy
+                registry: sqlite:cont\(k).db
+                out: cont\(k)
+                train: {max_epochs: 3, batch_size: 100}
+                validation: {simulations: 0}
+                seed: 3
+                """, name: "cont\(k).yaml")
+            let runner = try ExperimentRunner.prepare(config)
+            XCTAssertEqual(try runner.run().roundsDone, 2)
+            let recorded = try runner.registry.rounds(experiment: "cont\(k)")
+            let job = try RegistryMapping.storedJob(try XCTUnwrap(runner.registry.trainingJobs(round: recorded[1].id).first))
+            XCTAssertEqual(job.continuesFrom != nil, continues, rounds)
+            runner.registry.close()
+        }
+        XCTAssertThrowsError(try configuration("""
+            experiment: bad
+            simulator: ltu_toy
+            inference: {method: npe, estimators: [{model: mdn}]}
+            rounds: {strategy: sequential, count: 2, continue_training: sometimes}
+            observation: xo.npy
+            """, name: "bad.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("continue_training"), "\(error)")
         }
     }
 }

@@ -116,21 +116,39 @@ public struct EnsembleMemberJob: Codable, Sendable, Equatable {
 
     /// Trains this member on `data` (every member of the ensemble must be given the same
     /// data) and returns it with its summary. The observer may throw to cancel.
-    public func train(on data: SimulationDataset, observer: (any TrainingObserver)? = nil) throws -> TrainedMember {
+    ///
+    /// With `start`, training continues from that network (a previous round's member of the
+    /// same configuration) instead of fresh weights, keeping its z-scoring: the weights were
+    /// learned for that scaling, and refitting it to the new data would move every input
+    /// under them. Later rounds then need far fewer epochs, as in sbi's sequential methods.
+    public func train(on data: SimulationDataset, startingFrom start: TrainedModel? = nil,
+                      observer: (any TrainingObserver)? = nil) throws -> TrainedMember {
         try validate(thetaDimension: data.theta.cols, xDimension: data.x.cols)
         let plan = EnsembleSplit(rows: data.count, members: memberCount, validationFraction: training.validationFraction, seed: seed)
         var rng = RandomSource(seed: plan.memberSeeds[member])
         let trainingRows = plan.training
         let model: TrainedModel
         let score: (Tape<Float>, [Int]) -> Variable<Float>
+        // Log-probabilities are per row, so a batch may be split over threads; atomic and
+        // contrastive losses compare rows of one batch and see it whole.
+        var scoreRows = Trainer.ScoreRows.coupled
         switch estimator {
         case .density(let configuration):
-            let estimator: any ConditionalDensityEstimator<Float> = try makeDensityEstimator(configuration, rng: &rng)
             let (features, context) = method == .nle ? (data.x, data.theta) : (data.theta, data.x)
-            estimator.fitStandardization(features: features.rows(at: trainingRows), context: context.rows(at: trainingRows))
+            let estimator: any ConditionalDensityEstimator<Float>
+            if let start {
+                guard case .density(let previous) = start, Self.sameNetwork(previous.configuration, configuration) else {
+                    throw PosteriorError(.shapeMismatch, "member \(member): cannot continue training from a \(start.estimator.kindName) network of another configuration than this member's \(self.estimator.kindName)")
+                }
+                estimator = previous
+            } else {
+                estimator = try makeDensityEstimator(configuration, rng: &rng)
+                estimator.fitStandardization(features: features.rows(at: trainingRows), context: context.rows(at: trainingRows))
+            }
             model = .density(estimator)
             switch posteriorLoss {
             case .maximumLikelihood:
+                scoreRows = .independent
                 score = { tape, rows in
                     estimator.logProb(tape.constant(features.rows(at: rows)), context: tape.constant(context.rows(at: rows))).mean()
                 }
@@ -143,8 +161,16 @@ public struct EnsembleMemberJob: Codable, Sendable, Equatable {
                 }
             }
         case .classifier(let configuration):
-            let classifier = RatioClassifier<Float>(configuration: configuration, rng: &rng)
-            classifier.fitStandardization(parameters: data.theta.rows(at: trainingRows), data: data.x.rows(at: trainingRows))
+            let classifier: RatioClassifier<Float>
+            if let start {
+                guard case .classifier(let previous) = start, previous.configuration == configuration else {
+                    throw PosteriorError(.shapeMismatch, "member \(member): cannot continue training from a \(start.estimator.kindName) network of another configuration than this member's \(self.estimator.kindName)")
+                }
+                classifier = previous
+            } else {
+                classifier = RatioClassifier<Float>(configuration: configuration, rng: &rng)
+                classifier.fitStandardization(parameters: data.theta.rows(at: trainingRows), data: data.x.rows(at: trainingRows))
+            }
             model = .classifier(classifier)
             let ratio = ratio
             score = { tape, rows in
@@ -153,10 +179,21 @@ public struct EnsembleMemberJob: Codable, Sendable, Equatable {
         }
         let (member, label) = (member, label)
         let summary = try Trainer(settings: training).train(
-            parameters: model.parameters, training: trainingRows, validation: plan.validation, rng: &rng, score: score,
+            parameters: model.parameters, training: trainingRows, validation: plan.validation, rng: &rng, rows: scoreRows, score: score,
             progress: { report in try observer?.epochFinished(member: member, label: label, report) })
         observer?.memberFinished(member: member, label: label, summary)
         return TrainedMember(job: self, model: model, summary: summary)
+    }
+}
+
+extension EnsembleMemberJob {
+    /// Whether a trained density of configuration `trained` is the network `planned`
+    /// describes: equal but for the permutations, which building draws when `planned`
+    /// leaves them open.
+    static func sameNetwork(_ trained: DensityEstimatorConfiguration, _ planned: DensityEstimatorConfiguration) -> Bool {
+        var planned = planned
+        if planned.permutations == nil { planned.permutations = trained.permutations }
+        return planned == trained
     }
 }
 

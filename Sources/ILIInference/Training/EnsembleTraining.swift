@@ -8,8 +8,10 @@ public enum EnsembleTraining {
     /// Runs `jobs` (members of one ensemble, all of them or the ones left to train) on `data`.
     /// `completed` receives each member as soon as it is trained, on its training thread
     /// (to register it while the others go on); an error it throws stops the run. The
-    /// weights are the softmax of the given members' scores.
+    /// weights are the softmax of the given members' scores. A member whose index is in
+    /// `startingFrom` continues training that network (see `EnsembleMemberJob.train`).
     public static func train(_ jobs: [EnsembleMemberJob], data: SimulationDataset,
+                             startingFrom: [Int: TrainedModel] = [:],
                              observer: (any TrainingObserver)? = nil,
                              completed: (@Sendable (TrainedMember) throws -> Void)? = nil) throws -> (members: [TrainedMember], weights: [Double]) {
         precondition(!jobs.isEmpty, "an ensemble needs at least one member")
@@ -21,8 +23,10 @@ public enum EnsembleTraining {
                                   validationCount: split.validation.count, droppedRows: data.droppedRows)
         let sideBySide = first.training.parallelMembers ? min(jobs.count, RowParallelism.width) : 1
         let threadsPerMember = max(1, RowParallelism.width / sideBySide)
+        // Each starting network goes to the one job of its member, so no two threads share one.
+        let starts = StartingNetworks(startingFrom)
         let members = try runJobs(jobs.count, threads: sideBySide) { k -> TrainedMember in
-            let member = try RowParallelism.withWidth(threadsPerMember) { try jobs[k].train(on: data, observer: observer) }
+            let member = try RowParallelism.withWidth(threadsPerMember) { try jobs[k].train(on: data, startingFrom: starts.networks[jobs[k].member], observer: observer) }
             try completed?(member)
             return member
         }
@@ -38,4 +42,11 @@ public enum EnsembleTraining {
                               training: training, seed: seed, member: k, memberCount: estimators.count)
         }
     }
+}
+
+/// The networks members continue from, handed to the member threads: each thread reads
+/// and trains only its own member's network.
+private struct StartingNetworks: @unchecked Sendable {
+    let networks: [Int: TrainedModel]
+    init(_ networks: [Int: TrainedModel]) { self.networks = networks }
 }

@@ -32,8 +32,30 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
 ///
 /// The method supplies `score`, the mean per-sample objective of a batch of row indices
 /// recorded on a tape (higher is better); the loop maximises it.
+///
+/// A score whose rows do not interact (`rows: .independent`, e.g. a density's mean
+/// log-probability) is evaluated in chunks of `chunkRows` rows that `RowParallelism`
+/// spreads over threads, each on its own tape; the chunks' gradients are added to the
+/// parameters in chunk order, so the result is the same bits at any thread count. A score
+/// that compares rows of the batch with each other (atomic losses, classifiers' contrastive
+/// atoms) must see the whole batch: `rows: .coupled` records it on one tape.
 public struct Trainer {
     public var settings: TrainingSettings
+
+    /// Whether a score's rows may be evaluated apart and averaged.
+    public enum ScoreRows: Sendable {
+        /// The score is the mean of per-row terms: chunks may be evaluated on their own.
+        case independent
+        /// The score of a row depends on other rows of its batch.
+        case coupled
+    }
+
+    /// Rows per chunk of an independent-rows score. Fixed, not derived from the thread
+    /// count, because the chunking decides the order of floating-point sums. A chunk costs
+    /// a fixed overhead per operation on top of its rows: on two moons' MAF (batch 200),
+    /// 50-row chunks made one thread 15% slower than whole batches, 100-row chunks about
+    /// 5%, while two threads on two 100-row chunks trained 1.3–1.6x faster.
+    public static let chunkRows = 100
 
     public init(settings: TrainingSettings) { self.settings = settings }
 
@@ -41,6 +63,7 @@ public struct Trainer {
         parameters: [Parameter<Float>],
         training: [Int], validation: [Int],
         rng: inout RandomSource,
+        rows: ScoreRows = .coupled,
         score: (Tape<Float>, [Int]) -> Variable<Float>,
         progress: (EpochReport) throws -> Void
     ) rethrows -> TrainingSummary {
@@ -50,6 +73,8 @@ public struct Trainer {
         let tape = Tape<Float>()
         // Validation only evaluates: no backward, no intermediates kept for one.
         let validationTape = Tape<Float>(recordsGradients: false)
+        // One tape per chunk, kept from step to step so that their storage is reused.
+        var chunkTapes: [Tape<Float>] = [], validationTapes: [Tape<Float>] = []
         var best = -Double.infinity
         var bestEpoch = 0
         var bestState = parameters.map(\.value)
@@ -69,15 +94,22 @@ public struct Trainer {
             while begin < order.count {
                 let batch = Array(order[begin..<min(begin + settings.batchSize, order.count)])
                 begin += settings.batchSize
-                tape.reset()
-                let s = score(tape, batch)
-                tape.backward(from: -s)
+                switch rows {
+                case .coupled:
+                    tape.reset()
+                    let s = score(tape, batch)
+                    tape.backward(from: -s)
+                    total += Double(s.value.scalar) * Double(batch.count)
+                case .independent:
+                    total += chunkedStep(batch, tapes: &chunkTapes, score: score)
+                }
                 if let clip = settings.clipMaxNorm { clipGradientNorm(parameters, maxNorm: Float(clip)) }
                 adam.step()
-                total += Double(s.value.scalar) * Double(batch.count)
             }
             let trainingScore = total / Double(order.count)
-            let validationScore = evaluate(held, tape: validationTape, score: score)
+            let validationScore = rows == .coupled
+                ? evaluate(held, tape: validationTape, score: score)
+                : evaluateInChunks(held, tapes: &validationTapes, score: score)
             trainingCurve.append(trainingScore)
             validationCurve.append(validationScore)
             if validationScore > best {
@@ -103,8 +135,76 @@ public struct Trainer {
 
     /// As `train(…progress:)`, without watching the epochs.
     public func train(parameters: [Parameter<Float>], training: [Int], validation: [Int], rng: inout RandomSource,
-                      score: (Tape<Float>, [Int]) -> Variable<Float>) -> TrainingSummary {
-        train(parameters: parameters, training: training, validation: validation, rng: &rng, score: score, progress: { _ in })
+                      rows: ScoreRows = .coupled, score: (Tape<Float>, [Int]) -> Variable<Float>) -> TrainingSummary {
+        train(parameters: parameters, training: training, validation: validation, rng: &rng, rows: rows, score: score, progress: { _ in })
+    }
+
+    /// One step's gradients of an independent-rows score: each chunk of `batch` is scored
+    /// on its own tape (on as many threads as `RowParallelism` allows), its gradient seeded
+    /// with its share of the batch, and the shares are added to the parameters in chunk
+    /// order. Returns the batch's summed score (mean × rows).
+    func chunkedStep(_ batch: [Int], tapes: inout [Tape<Float>], score: (Tape<Float>, [Int]) -> Variable<Float>) -> Double {
+        let chunks = Self.chunks(of: batch)
+        while tapes.count < chunks.count { tapes.append(Tape<Float>()) }
+        var shares = [ChunkShare?](repeating: nil, count: chunks.count)
+        let scale = 1 / Float(batch.count)
+        let tapes = tapes
+        shares.withUnsafeMutableBufferPointer { slots in
+            let slots = slots
+            RowParallelism.forEach(chunks.count) { c in
+                // A chunk is already one thread's work: operations inside it stay on it.
+                RowParallelism.withWidth(1) {
+                    let tape = tapes[c]
+                    tape.reset()
+                    let s = score(tape, chunks[c])
+                    // d(−mean over the batch) = −(rows of the chunk / rows of the batch) · d(mean over the chunk)
+                    let gradients = tape.parameterGradients(from: s, seed: -Float(chunks[c].count) * scale)
+                    slots[c] = ChunkShare(summedScore: Double(s.value.scalar) * Double(chunks[c].count), gradients: gradients)
+                    // Free the pass's intermediates on the thread that allocated them.
+                    tape.reset()
+                }
+            }
+        }
+        var total = 0.0
+        for share in shares {
+            guard let share else { continue }
+            total += share.summedScore
+            for (parameter, g) in share.gradients {
+                if parameter.gradient == nil { parameter.gradient = g } else { parameter.gradient!.add(g) }
+            }
+        }
+        return total
+    }
+
+    /// The mean of an independent-rows score over `rows`, chunk by chunk on up to
+    /// `RowParallelism.width` threads, without gradients; sums are taken in chunk order.
+    func evaluateInChunks(_ rows: [Int], tapes: inout [Tape<Float>], score: (Tape<Float>, [Int]) -> Variable<Float>) -> Double {
+        // Larger chunks than in a step: evaluation keeps no intermediates for a backward.
+        let chunks = Self.chunks(of: rows, size: 500)
+        while tapes.count < chunks.count { tapes.append(Tape<Float>(recordsGradients: false)) }
+        let tapes = tapes
+        var sums = [Double](repeating: 0, count: chunks.count)
+        sums.withUnsafeMutableBufferPointer { slots in
+            let slots = slots
+            RowParallelism.forEach(chunks.count) { c in
+                RowParallelism.withWidth(1) {
+                    tapes[c].reset()
+                    slots[c] = Double(score(tapes[c], chunks[c]).value.scalar) * Double(chunks[c].count)
+                    tapes[c].reset()
+                }
+            }
+        }
+        return sums.reduce(0, +) / Double(max(rows.count, 1))
+    }
+
+    static func chunks(of rows: [Int], size: Int = chunkRows) -> [[Int]] {
+        stride(from: 0, to: rows.count, by: size).map { Array(rows[$0..<min($0 + size, rows.count)]) }
+    }
+
+    /// One chunk's summed score and parameter gradients.
+    struct ChunkShare {
+        var summedScore: Double
+        var gradients: [(parameter: Parameter<Float>, gradient: Matrix<Float>)]
     }
 
     /// The mean score over `rows`, in batches, without gradients.

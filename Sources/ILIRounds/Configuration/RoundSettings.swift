@@ -33,11 +33,19 @@ public struct RoundSettings: Sendable, Equatable {
     public var truncationQuantile = 1e-4
     /// Active rounds: candidates drawn per simulation kept.
     public var candidatesPerSimulation = 10
+    /// Whether each round after the first trains every member on from the previous round's
+    /// network of the same member (`continue_training`), as sbi's sequential methods do,
+    /// rather than from fresh weights. Unset: on for sequential and active rounds, whose
+    /// later rounds refine what the earlier ones learned; off for amortized ones.
+    public var continueTraining: Bool?
+
+    /// `continueTraining` as set, or the strategy's default.
+    public var continuesTraining: Bool { continueTraining ?? (strategy != .amortized) }
 
     public init() {}
 
     static let keys: Set<String> = ["strategy", "count", "simulations_per_round", "proposal", "num_atoms",
-                                    "truncation_quantile", "candidates"]
+                                    "truncation_quantile", "candidates", "continue_training"]
 
     public static func parse(_ node: ConfigNode?, method: InferenceMethod, memberCount: Int) throws -> RoundSettings {
         var r = RoundSettings()
@@ -67,6 +75,7 @@ public struct RoundSettings: Sendable, Equatable {
         }
         try onlyFor("candidates", r.strategy == .active, "only active rounds take candidates")
         if let v = try m.wholeNumber("candidates", atLeast: 2) { r.candidatesPerSimulation = v }
+        if let n = m.optional("continue_training") { r.continueTraining = try n.bool() }
         if r.strategy == .active && memberCount < 2 {
             throw try m.required("strategy").error(.invalidValue, "active rounds pick θ where the ensemble's members disagree, so inference.estimators must make at least 2 members (use repeats: 2 or more)")
         }

@@ -378,8 +378,10 @@ public final class ExperimentRunner {
 
     func train(_ round: Round) throws {
         if try registry.posteriors(round: round.id).isEmpty {
+            let previous = try previousNetworks(before: round)
             for job in try memberJobs(for: round) {
-                _ = try registry.enqueueTrainingJob(round: round.id, member: job.member, config: try ArchiveJSON.text(job))
+                let stored = StoredTrainingJob(job: job, continuesFrom: previous[job.member])
+                _ = try registry.enqueueTrainingJob(round: round.id, member: job.member, config: try ArchiveJSON.text(stored))
             }
             let jobs = try training.complete(round: round, experiment: experiment.name, observer: observer, stop: stop)
             let versions = try jobs.sorted { $0.member < $1.member }.map { job -> ModelVersion in
@@ -395,6 +397,16 @@ public final class ExperimentRunner {
         } else {
             observer?.note("round \(round.index): its posterior is already registered")
         }
+    }
+
+    /// The model version each member continues from in `round`: the previous round's
+    /// member of the same index, when rounds continue training (`continue_training`).
+    func previousNetworks(before round: Round) throws -> [Int: ModelVersionID] {
+        guard configuration.rounds.continuesTraining, round.index > 0 else { return [:] }
+        guard let previous = try registry.rounds(experiment: experiment.name).first(where: { $0.index == round.index - 1 }) else {
+            return [:]
+        }
+        return Dictionary(uniqueKeysWithValues: try posteriorOf(round: previous).members.map { ($0.index, $0.modelVersion) })
     }
 
     func posteriorOf(round: Round) throws -> RegisteredPosterior {

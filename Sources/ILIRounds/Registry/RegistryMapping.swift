@@ -11,7 +11,7 @@ import ILIRegistry
 /// | `experiments.prior` | a `PriorSpecification` |
 /// | `experiments.config` | the configuration's identity and its text |
 /// | `rounds.proposal` | a `ProposalDescription` |
-/// | `training_jobs.config` | an `EnsembleMemberJob` |
+/// | `training_jobs.config` | a `StoredTrainingJob` (an `EnsembleMemberJob` and the model version it continues from) |
 /// | `model_versions.method` | an `InferenceMethod`'s display name (`NPE`) |
 /// | `model_versions.estimator` | a `MemberEstimator` |
 /// | `model_versions.training_summary` | a `ModelVersionRecord` (the job and its `TrainingSummary`) |
@@ -26,7 +26,11 @@ public enum RegistryMapping {
     }
 
     public static func job(_ job: TrainingJob) throws -> EnsembleMemberJob {
-        try decode(EnsembleMemberJob.self, job.config, "training job \(job.id)'s configuration")
+        try storedJob(job).job
+    }
+
+    public static func storedJob(_ job: TrainingJob) throws -> StoredTrainingJob {
+        try decode(StoredTrainingJob.self, job.config, "training job \(job.id)'s configuration")
     }
 
     public static func method(of version: ModelVersion) throws -> InferenceMethod {

@@ -17,15 +17,22 @@ public enum RegistryTraining {
     public static func train(_ claimed: [TrainingJob], round: Round, experiment: String, registry: Registry, worker: String,
                              observer: (any TrainingObserver)?, stop: StopSignal, heartbeatInterval: Double) throws {
         guard !claimed.isEmpty else { return }
-        let jobs = try claimed.map(RegistryMapping.job)
+        let stored = try claimed.map(RegistryMapping.storedJob)
+        let jobs = stored.map(\.job)
         let data = try SimulationDataset(try registry.trainingData(experiment: experiment, rounds: 0...round.index),
                                          source: "the training simulations of \(experiment) rounds 0…\(round.index)")
+        // Members that continue a previous round's network start from its stored weights.
+        var starts: [Int: TrainedModel] = [:]
+        for job in stored {
+            guard let version = job.continuesFrom else { continue }
+            starts[job.job.member] = try TrainedModel.decoding(try registry.modelWeights(id: version), source: "model version \(version)")
+        }
         let ids = Dictionary(uniqueKeysWithValues: zip(jobs.map(\.member), claimed.map(\.id)))
         let jobObserver = JobObserver(inner: observer, registry: registry, worker: worker, jobIds: ids, stop: stop,
                                       heartbeatInterval: heartbeatInterval)
         let roundId = round.id
         do {
-            _ = try EnsembleTraining.train(jobs, data: data, observer: jobObserver) { member in
+            _ = try EnsembleTraining.train(jobs, data: data, startingFrom: starts, observer: jobObserver) { member in
                 try registry.finishTrainingJob(id: ids[member.job.member]!, worker: worker,
                                                registering: try RegistryMapping.modelVersionSpec(member, round: roundId))
             }
