@@ -81,7 +81,7 @@ struct Sample: ParsableCommand {
         let present = diagnostics.compactMap { $0 }
         if let worstRHat = present.flatMap(\.rHat).max(), let leastESS = present.flatMap(\.bulkEffectiveSampleSize).min() {
             print(String(format: "%@ sampler, %d chains: max R-hat %.4f, min bulk ESS %.0f; diagnostics in %@",
-                         posterior.sampler.kind.rawValue, posterior.sampler.chains, worstRHat, leastESS, path))
+                         posterior.sampler.kind.rawValue, posterior.sampler.chains(forDraws: numSamples), worstRHat, leastESS, path))
         } else {
             print("\(posterior.sampler.kind.rawValue) sampler; settings in \(path)")
         }

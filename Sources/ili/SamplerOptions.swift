@@ -6,16 +6,23 @@ import ILIInference
 struct SamplerOptions: ParsableArguments {
     @Option(help: "MCMC sampler for NLE/NRE posteriors: slice, ensemble or sir (default: the posterior's, normally slice).")
     var sampler: SamplerKind?
-    @Option(help: "Chains per observation (walkers for the ensemble sampler; default 20).") var chains: Int?
+    @Option(help: "Chains per observation (walkers for the ensemble sampler; default 20, and more for samples of over 100 draws per chain: see --max-draws-per-chain).") var chains: Int?
+    @Option(help: "Run more chains than --chains when a sample would need more draws than this from each (default 100 unless --chains is given; 0: no limit).")
+    var maxDrawsPerChain: Int?
     @Option(help: "Warm-up steps per chain, discarded (default 200).") var warmup: Int?
     @Option(help: "Keep every N-th step after warm-up (default 1).") var thin: Int?
     @Option(help: "Proposals per draw for sir (default 32).") var oversampling: Int?
 
-    var isEmpty: Bool { sampler == nil && chains == nil && warmup == nil && thin == nil && oversampling == nil }
+    var isEmpty: Bool { sampler == nil && chains == nil && warmup == nil && thin == nil && oversampling == nil && maxDrawsPerChain == nil }
 
     func apply(to settings: inout SamplerSettings) {
         if let sampler { settings.kind = sampler }
-        if let chains { settings.chains = chains }
+        if let chains {
+            // Chains asked for by number are run as asked, unless a draws-per-chain limit is given too.
+            settings.chains = chains
+            settings.maxDrawsPerChain = nil
+        }
+        if let maxDrawsPerChain { settings.maxDrawsPerChain = maxDrawsPerChain == 0 ? nil : maxDrawsPerChain }
         if let warmup { settings.warmup = warmup }
         if let thin { settings.thin = thin }
         if let oversampling { settings.sirOversampling = oversampling }
@@ -23,7 +30,7 @@ struct SamplerOptions: ParsableArguments {
 
     /// The flag that sets each field of `SamplerSettings`, for errors.
     static let flags = ["kind": "--sampler", "chains": "--chains", "warmup": "--warmup", "thin": "--thin",
-                        "sirOversampling": "--oversampling"]
+                        "sirOversampling": "--oversampling", "maxDrawsPerChain": "--max-draws-per-chain"]
 
     /// Applies these flags to an NLE or NRE posterior and checks the result, naming the flag
     /// at fault; refuses the flags for an NPE posterior (at `path`), which has no sampler.
@@ -31,7 +38,7 @@ struct SamplerOptions: ParsableArguments {
     func configure(_ posterior: any Posterior, path: String) throws -> MCMCPosterior? {
         guard let mcmc = posterior as? MCMCPosterior else {
             if !isEmpty {
-                throw CommandFailure("\(path) is an NPE posterior, which is sampled directly; --sampler, --chains, --warmup, --thin and --oversampling are for NLE and NRE posteriors")
+                throw CommandFailure("\(path) is an NPE posterior, which is sampled directly; --sampler, --chains, --max-draws-per-chain, --warmup, --thin and --oversampling are for NLE and NRE posteriors")
             }
             return nil
         }

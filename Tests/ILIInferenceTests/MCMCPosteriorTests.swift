@@ -47,6 +47,38 @@ final class MCMCPosteriorTests: XCTestCase {
         }
     }
 
+    /// A large sample runs one chain per 100 draws (so that a multimodal posterior's mode
+    /// weights rest on many starts), a validation-sized one keeps 20, and a chain count set
+    /// without a draws-per-chain limit is run as set; the setting survives its JSON form.
+    func testLargeSamplesRunMoreChains() throws {
+        var settings = SamplerSettings()
+        XCTAssertEqual([1, 1000, 2000, 2001, 10_000, 10_000_000].map(settings.chains(forDraws:)), [20, 20, 20, 21, 100, 1000])
+        var walkers = SamplerSettings()
+        walkers.kind = .ensemble
+        XCTAssertEqual(walkers.chains(forDraws: 10_000), 20, "the ensemble sampler's walkers can cross between modes")
+        settings.maxDrawsPerChain = nil
+        XCTAssertEqual(settings.chains(forDraws: 10_000), 20)
+        let decoded = try JSONDecoder().decode(SamplerSettings.self, from: JSONEncoder().encode(settings))
+        XCTAssertNil(decoded.maxDrawsPerChain, "no limit stays no limit")
+        XCTAssertEqual(try JSONDecoder().decode(SamplerSettings.self, from: Data(#"{"chains": 20}"#.utf8)).maxDrawsPerChain, 100,
+                       "settings stored before the limit existed take the default")
+        settings.maxDrawsPerChain = 0
+        XCTAssertThrowsError(try settings.validate())
+
+        let prior = try PriorSpecification.uniform(low: [-1, -1], high: [1, 1]).makePrior()
+        let model = MCMCPosterior.Model.ratio(RatioEnsemble(members: [flatClassifier(parameters: 2, data: 2)], weights: [1]))
+        var asSet = SamplerSettings()
+        asSet.chains = 8
+        asSet.maxDrawsPerChain = nil
+        for (sampler, draws, chains) in [(SamplerSettings(), 10_000, 100), (SamplerSettings(), 1_000, 20), (asSet, 10_000, 8)] {
+            let posterior = MCMCPosterior(prior: prior, model: model, sampler: sampler)
+            posterior.warn = { _ in }
+            var rng = RandomSource(seed: 2)
+            XCTAssertEqual(try posterior.sample(draws, observations: Matrix([[0.0, 0.0]]), rng: &rng).rows, draws)
+            XCTAssertEqual(posterior.lastDiagnostics.first??.chains, chains, "\(draws) draws")
+        }
+    }
+
     /// Chains start at distinct points even when one candidate dominates the weights, so
     /// the ensemble sampler's walkers can move apart.
     func testChainStartsAreDistinct() throws {
@@ -54,7 +86,7 @@ final class MCMCPosteriorTests: XCTestCase {
         let posterior = MCMCPosterior(prior: prior, model: .ratio(RatioEnsemble(members: [flatClassifier(parameters: 2, data: 2)], weights: [1])))
         posterior.initialCandidates = 200
         var rng = RandomSource(seed: 3)
-        let starts = posterior.initialStates(observations: Matrix([[0.0, 0.0], [0.5, 0.5]]), rng: &rng)
+        let starts = posterior.initialStates(observations: Matrix([[0.0, 0.0], [0.5, 0.5]]), chains: 20, rng: &rng)
         XCTAssertEqual(starts.rows, 40)
         for g in 0..<2 {
             let rows = Set((g * 20..<(g + 1) * 20).map { starts.row($0) })

@@ -137,11 +137,14 @@ public final class MCMCPosterior: Posterior {
                     groups: groups, count: count, rng: &rng, maxRowsPerCall: maxRowsPerCall, progress: progress)
             case .slice, .ensemble:
                 let transform = UnconstrainedTransform(bounds: prior.supportBounds)
-                let starts = initialStates(observations: observations, rng: &rng)
+                // Large samples run more chains, so that mode weights do not hang on a few starts.
+                var settings = sampler
+                settings.chains = sampler.chains(forDraws: count)
+                let starts = initialStates(observations: observations, chains: settings.chains, rng: &rng)
                 let thetaTarget: BatchedLogDensity = { theta in
                     self.potential(theta, observations: self.repeated(observations, rows: theta.rows))
                 }
-                run = try runMCMC(sampler, target: transform.unconstrainedTarget(thetaTarget),
+                run = try runMCMC(settings, target: transform.unconstrainedTarget(thetaTarget),
                                   initial: transform.unconstrained(starts), groups: groups, count: count,
                                   rng: &rng, progress: progress)
                 run.samples = run.samples.map { transform.constrained($0) }
@@ -178,8 +181,8 @@ public final class MCMCPosterior: Posterior {
     /// stretch moves cannot separate walkers that coincide). With many observations the
     /// candidates per observation shrink so that one call stays bounded, but never below
     /// ten per chain.
-    func initialStates(observations: Matrix<Double>, rng: inout RandomSource) -> Matrix<Double> {
-        let groups = observations.rows, chains = sampler.chains, d = thetaDimension
+    func initialStates(observations: Matrix<Double>, chains: Int, rng: inout RandomSource) -> Matrix<Double> {
+        let groups = observations.rows, d = thetaDimension
         let perGroup = max(chains * 10, min(initialCandidates, maxRowsPerCall / max(groups, 1)))
         var storage: [Double] = []
         storage.reserveCapacity(groups * chains * d)
