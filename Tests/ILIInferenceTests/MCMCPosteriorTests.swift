@@ -47,6 +47,36 @@ final class MCMCPosteriorTests: XCTestCase {
         }
     }
 
+    /// The network term is evaluated in fixed 512-row blocks spread over the row threads:
+    /// the blocks come back in row order, and any thread count draws the same bits.
+    func testNetworkBlocksKeepRowOrderAndTheSameDrawsAtAnyThreadCount() throws {
+        var rng = RandomSource(seed: 8)
+        let classifier = RatioClassifier<Float>(configuration: ClassifierConfiguration(parameterCount: 2, dataCount: 2), rng: &rng)
+        let ensemble = RatioEnsemble(members: [classifier], weights: [1])
+        let prior = try PriorSpecification.uniform(low: [-1, -1], high: [1, 1]).makePrior()
+        var settings = SamplerSettings()
+        settings.chains = 300
+        settings.warmup = 20
+        let posterior = MCMCPosterior(prior: prior, model: .ratio(ensemble), sampler: settings)
+        posterior.warn = { _ in }
+        let theta = prior.sample(1300, rng: &rng), x = prior.sample(1300, rng: &rng)
+        let whole = ensemble.logRatio(theta: theta.converted(to: Float.self), x: x.converted(to: Float.self))
+        let blocked = RowParallelism.withWidth(2) { posterior.networkTerm(theta: theta, observations: x) }
+        XCTAssertEqual(blocked.count, 1300)
+        for (a, b) in zip(whole, blocked) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        XCTAssertGreaterThan(Set(whole.map { Float($0) }).count, 1000, "the logits differ from row to row")
+
+        func draws(width: Int) throws -> [Double] {
+            var rng = RandomSource(seed: 4)
+            return try RowParallelism.withWidth(width) {
+                try posterior.sample(600, observations: Matrix([[0.2, -0.1], [0.5, 0.5]]), rng: &rng).storage
+            }
+        }
+        let one = try draws(width: 1)
+        XCTAssertEqual(try draws(width: 2), one)
+        XCTAssertEqual(try draws(width: 3), one)
+    }
+
     /// A large sample runs one chain per 100 draws (so that a multimodal posterior's mode
     /// weights rest on many starts), a validation-sized one keeps 20, and a chain count set
     /// without a draws-per-chain limit is run as set; the setting survives its JSON form.
