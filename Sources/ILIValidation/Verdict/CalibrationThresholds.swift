@@ -1,26 +1,49 @@
+import Foundation
+
 /// The limits a posterior must stay within to be called calibrated.
 ///
-/// The defaults are chosen so that an exactly calibrated posterior fails rarely (each check
-/// at well under 1%) while a posterior whose variance is off by a factor of two fails on a
-/// test set of a few hundred points. `schemas/validation.md` lists them with their reasons.
+/// Each calibration check is a test of "this posterior is calibrated" whose threshold fixes
+/// how often it fails an exactly calibrated posterior, however many parameters and credible
+/// levels it looks at: the SBC p-values are corrected for every parameter and both tests, the
+/// coverage bands hold at all levels at once (`SimultaneousBand`), and TARP's area is measured
+/// in the standard errors a calibrated posterior's area has. With the defaults each of SBC,
+/// highest-density coverage, marginal coverage and TARP fails a calibrated posterior at most
+/// 1% of the time, so the verdict fails one at most 4% of the time (`falseAlarmBound`).
+/// `schemas/validation.md` lists the thresholds with their reasons and measured rates.
 ///
 /// ```swift
 /// var thresholds = CalibrationThresholds()
 /// thresholds.sbcMinimumPValue = 0.001    // more lenient
+/// thresholds.falseAlarmBound             // 0.031 + the coverage-hpd share
 /// ```
 public struct CalibrationThresholds: Sendable, Codable, Equatable {
     /// SBC fails when any parameter's Kolmogorov–Smirnov or chi-square p-value, after the
-    /// Bonferroni correction for the number of parameters, is below this.
+    /// Bonferroni correction for the 2d tests, is below this: its false-alarm rate.
     public var sbcMinimumPValue: Double = 0.01
-    /// The confidence of the binomial band around the ideal coverage curve (per level; the
-    /// marginal curves' band is also corrected for the number of parameters).
+    /// The probability that a calibrated posterior's highest-density coverage curve stays
+    /// inside its band at every level at once; the d marginal curves share the same
+    /// probability between them (each band at 1 − (1 − this)/d).
     public var coverageBandConfidence: Double = 0.99
-    /// Coverage fails when a curve leaves its band by more than this (a fraction of test points).
-    public var coverageTolerance: Double = 0.02
-    /// TARP fails when its area is further from 0 than this many bootstrap standard errors.
-    public var tarpStandardErrors: Double = 3
-    /// The reference comparison fails when the C2ST accuracy is above this.
+    /// Coverage fails when a curve leaves its band by more than this (a fraction of test
+    /// points). At 0 the coverage checks' false-alarm rates are 1 − `coverageBandConfidence`;
+    /// more tolerance lowers them.
+    public var coverageTolerance: Double = 0
+    /// TARP fails when its area is further from a calibrated posterior's than this many of
+    /// that area's standard errors: 2.576, the two-sided 1% point of a normal.
+    public var tarpStandardErrors: Double = 2.5758293035489004
+    /// The reference comparison fails when the C2ST accuracy is above this. It compares
+    /// samples at one observation and is not a test of calibration, so it has no share in
+    /// `falseAlarmBound`.
     public var c2stMaximumAccuracy: Double = 0.6
 
     public init() {}
+
+    /// The largest chance, by these thresholds, that the four calibration checks fail an
+    /// exactly calibrated posterior: the sum of their false-alarm rates (the union bound,
+    /// which holds however the checks depend on each other). Without log-probabilities the
+    /// highest-density check is not run and its share drops out.
+    public var falseAlarmBound: Double {
+        let tarp = erfc(tarpStandardErrors / 2.0.squareRoot())   // P(|Z| > t)
+        return Swift.min(1, sbcMinimumPValue + 2 * (1 - coverageBandConfidence) + tarp)
+    }
 }
