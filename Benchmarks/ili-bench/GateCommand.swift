@@ -26,6 +26,8 @@ struct GateCommand: ParsableCommand {
     @Option(help: "Parameters of the Gaussian-linear task.") var dimension = 10
     @Option(help: "Cases to run, comma-separated: exact, var0.5, var2, shift0.5.")
     var cases = "exact,var0.5,var2,shift0.5"
+    @Option(help: ArgumentHelp("Judge with thresholds that share this false-alarm rate of the whole verdict among the four checks (default: the default thresholds, 0.04).", valueName: "rate"))
+    var falseAlarmRate: Double?
     @Flag(help: "One JSON line per case instead of the table.") var json = false
 
     struct Case {
@@ -52,6 +54,9 @@ struct GateCommand: ParsableCommand {
         }
         guard samples >= 2 else { throw ValidationError("--samples must be at least 2") }
         guard dimension >= 1 else { throw ValidationError("--dimension must be at least 1") }
+        if let rate = falseAlarmRate, !(rate > 0 && rate < 1) {
+            throw ValidationError("--false-alarm-rate must lie between 0 and 1, e.g. 0.01")
+        }
         let known = Set(Self.allCases.map(\.name))
         for name in cases.split(separator: ",") where !known.contains(String(name)) {
             throw ValidationError("--cases: unknown case \(name); choose from \(Self.allCases.map(\.name).joined(separator: ", "))")
@@ -76,7 +81,8 @@ struct GateCommand: ParsableCommand {
                 // The same (θ, x) for every case: the cases differ only in the posterior.
                 var rng = RandomSource(seed: seed)
                 let (theta, x) = task.simulations(testPoints, rng: &rng)
-                let suite = ValidationSuite(samplesPerPoint: samples, seed: seed)
+                var suite = ValidationSuite(samplesPerPoint: samples, seed: seed)
+                if let rate = falseAlarmRate { suite.thresholds = CalibrationThresholds(falseAlarmRate: rate) }
                 let verdict = try suite.run(posterior: posterior, theta: theta, observations: x).verdict
                 for check in verdict.checks {
                     if !checkNames.contains(check.name) { checkNames.append(check.name) }
@@ -91,7 +97,7 @@ struct GateCommand: ParsableCommand {
             if json {
                 var fields: [String: Any] = ["name": "gate", "case": c.name, "seeds": seeds, "testPoints": testPoints,
                                              "samples": samples, "dimension": dimension,
-                                             "verdictRejections": verdictFailures]
+                                             "verdictRejections": verdictFailures, "falseAlarmRate": falseAlarmRate ?? CalibrationThresholds().falseAlarmBound]
                 for name in checkNames { fields["rejections." + name] = failures[name, default: 0] }
                 if c.expected != nil { fields["rightDirection"] = rightDirection }
                 printResult(fields)
@@ -107,8 +113,10 @@ struct GateCommand: ParsableCommand {
             let half = z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)).squareRoot()
             return String(format: "%.1f–%.1f%%", 100 * Swift.max(0, centre - half), 100 * Swift.min(1, centre + half))
         }
+        let thresholds = falseAlarmRate.map { CalibrationThresholds(falseAlarmRate: $0) } ?? CalibrationThresholds()
         print("Rejection rates over \(seeds) test sets (seeds \(firstSeed)–\(firstSeed + UInt64(seeds) - 1)), Gaussian-linear, "
               + "\(dimension) parameters, \(testPoints) test points × \(samples) samples; "
+              + String(format: "thresholds bound the verdict's false alarms by %.3g; ", thresholds.falseAlarmBound)
               + String(format: "%.0f s", Date().timeIntervalSince(start)))
         print("| case | " + checkNames.joined(separator: " | ") + " | verdict | verdict, 95% interval | right direction |")
         print("| --- |" + String(repeating: " ---: |", count: checkNames.count + 3))

@@ -100,5 +100,14 @@ final class SimultaneousBandTests: XCTestCase {
         let t = CalibrationThresholds()
         XCTAssertEqual(t.falseAlarmBound, 0.04, accuracy: 1e-9)
         XCTAssertEqual(t.coverageTolerance, 0)
+        let shared = CalibrationThresholds(falseAlarmRate: 0.04)
+        XCTAssertEqual(shared.sbcMinimumPValue, t.sbcMinimumPValue, accuracy: 1e-15)
+        XCTAssertEqual(shared.coverageBandConfidence, t.coverageBandConfidence, accuracy: 1e-15)
+        XCTAssertEqual(shared.tarpStandardErrors, t.tarpStandardErrors, accuracy: 1e-12)
+        let strict = CalibrationThresholds(falseAlarmRate: 0.01)
+        XCTAssertEqual(strict.sbcMinimumPValue, 0.0025, accuracy: 1e-15)
+        XCTAssertEqual(strict.coverageBandConfidence, 0.9975, accuracy: 1e-15)
+        XCTAssertEqual(strict.tarpStandardErrors, 3.0233414, accuracy: 1e-6)   // scipy norm.isf(0.00125)
+        XCTAssertEqual(strict.falseAlarmBound, 0.01, accuracy: 1e-12)
     }
 }

@@ -38,6 +38,29 @@ public struct CalibrationThresholds: Sendable, Codable, Equatable {
 
     public init() {}
 
+    /// Thresholds that share a false-alarm rate for the whole verdict equally among the four
+    /// calibration checks: each fails a calibrated posterior at most `falseAlarmRate`/4 of
+    /// the time, so the verdict at most `falseAlarmRate`. The default thresholds are
+    /// `CalibrationThresholds(falseAlarmRate: 0.04)`.
+    public init(falseAlarmRate: Double) {
+        precondition(falseAlarmRate > 0 && falseAlarmRate < 1, "the false-alarm rate must lie in (0, 1), got \(falseAlarmRate)")
+        let share = falseAlarmRate / 4
+        sbcMinimumPValue = share
+        coverageBandConfidence = 1 - share
+        tarpStandardErrors = Self.twoSidedNormalPoint(share)
+    }
+
+    /// The t with P(|Z| > t) = `tail` for a standard normal Z, by bisection on erfc, which
+    /// keeps its precision far into the tail.
+    static func twoSidedNormalPoint(_ tail: Double) -> Double {
+        var low = 0.0, high = 40.0
+        for _ in 0..<200 {
+            let middle = (low + high) / 2
+            if erfc(middle / 2.0.squareRoot()) > tail { low = middle } else { high = middle }
+        }
+        return (low + high) / 2
+    }
+
     /// The largest chance, by these thresholds, that the four calibration checks fail an
     /// exactly calibrated posterior: the sum of their false-alarm rates (the union bound,
     /// which holds however the checks depend on each other). Without log-probabilities the
