@@ -24,7 +24,7 @@ struct GateCommand: ParsableCommand {
     @Option(help: "Test points per test set.") var testPoints = 200
     @Option(help: "Posterior samples per test point (ili validate's default is 1000).") var samples = 1000
     @Option(help: "Parameters of the Gaussian-linear task.") var dimension = 10
-    @Option(help: "Cases to run, comma-separated: exact, var0.5, var2, shift0.5.")
+    @Option(help: "Cases to run, comma-separated: exact, var0.5, var2, shift0.5 (and var0.8, var1.25, shift0.2).")
     var cases = "exact,var0.5,var2,shift0.5"
     @Option(help: ArgumentHelp("Judge with thresholds that share this false-alarm rate of the whole verdict among the four checks (default: the default thresholds, 0.04).", valueName: "rate"))
     var falseAlarmRate: Double?
@@ -45,6 +45,10 @@ struct GateCommand: ParsableCommand {
         Case(name: "var0.5", label: "var×0.5", varianceScale: 0.5, shift: 0, expected: .overConfident),
         Case(name: "var2", label: "var×2", varianceScale: 2, shift: 0, expected: .underConfident),
         Case(name: "shift0.5", label: "mean+0.5sd", varianceScale: 1, shift: 0.5, expected: nil),
+        // Subtler ones, not run unless asked: what a stricter false-alarm rate costs.
+        Case(name: "var0.8", label: "var×0.8", varianceScale: 0.8, shift: 0, expected: .overConfident),
+        Case(name: "var1.25", label: "var×1.25", varianceScale: 1.25, shift: 0, expected: .underConfident),
+        Case(name: "shift0.2", label: "mean+0.2sd", varianceScale: 1, shift: 0.2, expected: nil),
     ]
 
     func validate() throws {

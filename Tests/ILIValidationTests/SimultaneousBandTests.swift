@@ -58,8 +58,8 @@ final class SimultaneousBandTests: XCTestCase {
     }
 
     /// Calibrated test sets drawn 600 times (truth and samples from one normal, 100 points,
-    /// 20 samples each, so the rank grid is coarse): the coverage checks fail about 1% of
-    /// them each, as their 99% simultaneous bands promise. At a true 1%, 12 or more of 600
+    /// 20 samples each, so the rank grid is coarse), judged with 99% simultaneous bands:
+    /// the coverage checks fail about 1% of them each. At a true 1%, 12 or more of 600
     /// happens 0.8% of the time.
     func testCoverageChecksFailCalibratedTestSetsAsOftenAsTheirBandsSay() {
         let n = 100, l = 20, sets = 600
@@ -71,8 +71,10 @@ final class SimultaneousBandTests: XCTestCase {
             let draws = TestSetDraws(theta: theta, samples: samples, samplesPerPoint: l,
                                      truthLogProb: (0..<n).map { -0.5 * theta[$0, 0] * theta[$0, 0] },
                                      sampleLogProb: (0..<(n * l)).map { -0.5 * samples[$0, 0] * samples[$0, 0] })
-            let coverage = ExpectedCoverage.evaluate(draws)
-            for check in CalibrationVerdict.judge(sbc: nil, coverage: coverage, tarp: nil).checks where !check.passed {
+            let coverage = ExpectedCoverage.evaluate(draws, bandConfidence: 0.99)
+            var thresholds = CalibrationThresholds()
+            thresholds.coverageBandConfidence = 0.99
+            for check in CalibrationVerdict.judge(sbc: nil, coverage: coverage, tarp: nil, thresholds: thresholds).checks where !check.passed {
                 failures[check.name, default: 0] += 1
             }
         }
@@ -95,12 +97,12 @@ final class SimultaneousBandTests: XCTestCase {
         XCTAssertEqual(grid.areaZ, (0.4333333333333333 - 0.375 - 0.005) / ((0.17 - 0.38 * 0.38) / 3).squareRoot(), accuracy: 1e-9)
     }
 
-    /// The default thresholds give each calibration check 1%, and the verdict at most 4%.
+    /// The default thresholds give each calibration check 0.5%, and the verdict at most 2%.
     func testDefaultThresholdsBoundTheVerdictsFalseAlarms() {
         let t = CalibrationThresholds()
-        XCTAssertEqual(t.falseAlarmBound, 0.04, accuracy: 1e-9)
+        XCTAssertEqual(t.falseAlarmBound, 0.02, accuracy: 1e-9)
         XCTAssertEqual(t.coverageTolerance, 0)
-        let shared = CalibrationThresholds(falseAlarmRate: 0.04)
+        let shared = CalibrationThresholds(falseAlarmRate: 0.02)
         XCTAssertEqual(shared.sbcMinimumPValue, t.sbcMinimumPValue, accuracy: 1e-15)
         XCTAssertEqual(shared.coverageBandConfidence, t.coverageBandConfidence, accuracy: 1e-15)
         XCTAssertEqual(shared.tarpStandardErrors, t.tarpStandardErrors, accuracy: 1e-12)

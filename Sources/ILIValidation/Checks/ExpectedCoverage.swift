@@ -17,7 +17,7 @@
 /// rather than taken to be γ.
 ///
 /// ```swift
-/// let coverage = ExpectedCoverage.evaluate(draws, bandConfidence: 0.99)
+/// let coverage = ExpectedCoverage.evaluate(draws, bandConfidence: 0.995)
 /// coverage.highestDensity?[9]       // the fraction covered at γ = 0.5
 /// coverage.bandLower[9]             // what chance alone allows below it
 /// ```
@@ -74,7 +74,7 @@ public enum ExpectedCoverage {
     }
 
     public static func evaluate(_ draws: TestSetDraws, levels: [Double] = standardLevels,
-                                bandConfidence: Double = 0.99) -> Result {
+                                bandConfidence: Double = 0.995) -> Result {
         let n = draws.testPoints
         let d = draws.parameterCount
         func fractionBelow(_ values: [Double], _ level: Double) -> Double {
