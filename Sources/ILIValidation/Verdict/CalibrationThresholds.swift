@@ -67,7 +67,7 @@ public struct CalibrationThresholds: Sendable, Codable, Equatable {
     /// The largest chance, by these thresholds, that the four calibration checks fail an
     /// exactly calibrated posterior: the sum of their false-alarm rates (the union bound,
     /// which holds however the checks depend on each other). Without log-probabilities the
-    /// highest-density check is not run and its share drops out.
+    /// highest-density check is not run, and the true bound is lower by its share.
     public var falseAlarmBound: Double {
         let tarp = erfc(tarpStandardErrors / 2.0.squareRoot())   // P(|Z| > t)
         return Swift.min(1, sbcMinimumPValue + 2 * (1 - coverageBandConfidence) + tarp)
