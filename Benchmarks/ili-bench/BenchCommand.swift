@@ -14,6 +14,7 @@ struct BenchCommand: ParsableCommand {
             C2STCommand.self,
             FlowParityCommand.self,
             FleetBench.self,
+            GateCommand.self,
         ]
     )
 

@@ -7,14 +7,17 @@ import XCTest
 ///
 /// Test sets cycle through 2, 5 and 10 parameters and 100, 200 and 400 test points of the
 /// Gaussian-linear task, 300 samples per point, each from its own seed. Over 900 such sets
-/// (other seeds) exact posteriors failed 32 times (3.6%, 95% interval 2.3–4.8%): 6.7% at
-/// 100 test points, 2.7% at 200, 1.3% at 400, mostly in the coverage checks. Halved and
-/// doubled variances were caught with the right direction every time.
+/// (`ili-bench gate --cases exact --samples 300`, seeds 50,000–50,099 per combination)
+/// exact posteriors failed 17 times (1.9%, 95% interval 1.2–3.0%; the default thresholds
+/// bound it by 2%): 2.3% at 100 test points, 1.0% at 200, 2.3% at 400. Before the checks
+/// were corrected for multiplicity the same kind of measurement gave 3.6% (6.7% at 100
+/// test points). Halved and doubled variances were caught with the right direction every
+/// time.
 ///
 /// Bounds, from the binomial spread of a count over independent test sets:
-/// - 100 exact test sets, at most 10 failures. At 3.6% the chance of 11 or more is 0.1%
-///   (1.2% at the interval's upper end); a gate whose false-alarm rate grew to 15% passes
-///   the bound 10% of the time, one at 20% 0.6% of the time.
+/// - 100 exact test sets, at most 6 failures. At 1.9% the chance of 7 or more is 0.3%
+///   (3% at the interval's upper end); a gate whose false-alarm rate grew to 10% passes
+///   the bound 12% of the time, one at 15% 0.5% of the time.
 /// - 50 halved and 50 doubled, at least 48 of each caught with the right direction. A
 ///   gate that truly catches 99.9% misses three or more with probability 2·10⁻⁵; one
 ///   that catches only 90% is below 48 with probability 89%.
@@ -51,7 +54,7 @@ final class GateErrorRateTests: XCTestCase {
             }
         }
         print("calibration gate: \(falseAlarms.count) of 100 exact test sets failed \(falseAlarms); caught \(caught[0.5]!) of 50 halved and \(caught[2]!) of 50 doubled")
-        XCTAssertLessThanOrEqual(falseAlarms.count, 10, "false alarms: \(falseAlarms)")
+        XCTAssertLessThanOrEqual(falseAlarms.count, 6, "false alarms: \(falseAlarms)")
         XCTAssertGreaterThanOrEqual(caught[0.5]!, 48, "missed: \(missed)")
         XCTAssertGreaterThanOrEqual(caught[2]!, 48, "missed: \(missed)")
     }

@@ -3,7 +3,8 @@
 ///
 /// Uniformity is tested per parameter by Kolmogorov–Smirnov on the ranks as credibilities
 /// ((rank + ½) / (L + 1)) and by chi-square on a rank histogram; both p-values are
-/// Bonferroni-corrected for the number of parameters. The spread of the ranks tells the
+/// Bonferroni-corrected for the 2d tests (two per parameter), so that the smallest of them
+/// falls below a level α for a calibrated posterior at most a fraction α of the time. The spread of the ranks tells the
 /// direction: truths piling up in the tails (a U-shaped histogram, spread above a uniform's)
 /// mean an over-confident posterior, truths piling up in the middle an under-confident one,
 /// and a shifted mean a biased one.
@@ -22,10 +23,10 @@ public enum SimulationBasedCalibration {
         /// The count each bin expects under uniformity.
         public var expectedCounts: [Double]
         public var ksStatistic: Double
-        /// Kolmogorov–Smirnov p-value, multiplied by the number of parameters (at most 1).
+        /// Kolmogorov–Smirnov p-value, multiplied by 2d, the number of tests (at most 1).
         public var ksPValue: Double
         public var chiSquareStatistic: Double
-        /// Chi-square p-value, multiplied by the number of parameters (at most 1).
+        /// Chi-square p-value, multiplied by 2d, the number of tests (at most 1).
         public var chiSquarePValue: Double
         /// (mean credibility − ½) in standard errors: far from 0 means bias.
         public var meanZ: Double
@@ -76,8 +77,8 @@ public enum SimulationBasedCalibration {
             let gridVariance = (Double(l * l + 2 * l) / Double((l + 1) * (l + 1))) / 12
             return ParameterResult(
                 ranks: ranks, histogram: histogram, expectedCounts: expected,
-                ksStatistic: ks.statistic, ksPValue: Swift.min(1, ks.pValue * Double(d)),
-                chiSquareStatistic: chi.statistic, chiSquarePValue: Swift.min(1, chi.pValue * Double(d)),
+                ksStatistic: ks.statistic, ksPValue: Swift.min(1, ks.pValue * Double(2 * d)),
+                chiSquareStatistic: chi.statistic, chiSquarePValue: Swift.min(1, chi.pValue * Double(2 * d)),
                 meanZ: (mean - 0.5) / (1.0 / (12 * Double(n))).squareRoot(),
                 spreadZ: (variance - gridVariance) / (1.0 / (180 * Double(n))).squareRoot())
         }

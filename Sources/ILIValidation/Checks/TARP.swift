@@ -14,6 +14,13 @@ import ILITensor
 /// f values pile up near 0 and 1) and positive when they fall inside too often (an
 /// under-confident one). Its uncertainty comes from bootstrap resampling of the test points.
 ///
+/// The verdict tests the area against what a calibrated posterior gives: then f is uniform
+/// (on the grid of L + 1 credibilities), each test point adds an independent 1 − max(f, ½)
+/// of known mean and variance (3/8 and 5/192 for a continuous uniform), and the area of n
+/// points is within z standard errors √(5/(192 n)) of its mean as often as a normal is.
+/// The bootstrap error, which describes the posterior at hand rather than a calibrated
+/// one, is reported and plotted but does not decide.
+///
 /// ```swift
 /// var rng = RandomSource(seed: 3)
 /// let tarp = TARP.evaluate(draws, bootstrapCount: 200, rng: &rng)
@@ -34,6 +41,20 @@ public enum TARP {
         /// The central 95% of the bootstrap areas.
         public var areaInterval95: [Double]
         public var bootstrapCount: Int
+        /// The area's mean and standard error for a calibrated posterior at this number of test
+        /// points (and samples per point, when known): what the verdict measures the area
+        /// against. Nil in reports written before the verdict used them.
+        public var areaUnderCalibration: Double?
+        public var areaStandardErrorUnderCalibration: Double?
+
+        /// How many standard errors of a calibrated posterior's area this area lies from its
+        /// mean; with reports that lack those, in bootstrap standard errors.
+        public var areaZ: Double {
+            if let mean = areaUnderCalibration, let error = areaStandardErrorUnderCalibration, error > 0 {
+                return (area - mean) / error
+            }
+            return areaStandardError > 0 ? area / areaStandardError : (area == 0 ? 0 : area.sign == .minus ? -.infinity : .infinity)
+        }
     }
 
     /// The credibility f of each test point with respect to the given reference points,
@@ -64,11 +85,13 @@ public enum TARP {
         let references = draws.tarpReferences
             ?? Self.references(testPoints: draws.testPoints, parameterCount: draws.parameterCount, rng: &rng)
         return evaluate(credibilities: credibilities(draws, references: references),
-                        bootstrapCount: bootstrapCount, rng: &rng)
+                        bootstrapCount: bootstrapCount, samplesPerPoint: draws.samplesPerPoint, rng: &rng)
     }
 
-    /// The curve, area and bootstrap errors from coverage values f already computed.
-    public static func evaluate(credibilities f: [Double], bootstrapCount: Int = 200,
+    /// The curve, area and bootstrap errors from coverage values f already computed, with
+    /// the area's distribution under calibration for f on the grid (r + ½)/(L + 1) of
+    /// `samplesPerPoint` L samples, or for a continuous uniform f when L is not given.
+    public static func evaluate(credibilities f: [Double], bootstrapCount: Int = 200, samplesPerPoint: Int? = nil,
                                 rng: inout RandomSource) -> Result {
         precondition(!f.isEmpty, "TARP needs at least one test point")
         let alpha = (0...100).map { Double($0) / 100 }
@@ -80,12 +103,29 @@ public enum TARP {
             curves.append(ecp(resampled, alpha))
             areas.append(area(resampled))
         }
+        let null = contributionUnderCalibration(samplesPerPoint: samplesPerPoint)
         let curveErrors = alpha.indices.map { k in SampleStatistics.standardDeviation(curves.map { $0[k] }) }
         return Result(credibilities: f, alpha: alpha, expectedCoverage: ecp(f, alpha),
                       expectedCoverageStandardError: curveErrors,
                       area: area(f), areaStandardError: SampleStatistics.standardDeviation(areas),
                       areaInterval95: areas.isEmpty ? [] : [SampleStatistics.quantile(areas, 0.025), SampleStatistics.quantile(areas, 0.975)],
-                      bootstrapCount: bootstrapCount)
+                      bootstrapCount: bootstrapCount,
+                      areaUnderCalibration: null.mean - 0.375,
+                      areaStandardErrorUnderCalibration: (null.variance / Double(n)).squareRoot())
+    }
+
+    /// The mean and variance of one test point's 1 − max(f, ½) when f is uniform: on the
+    /// grid (r + ½)/(L + 1), r = 0…L, or continuous (3/8 and 1/6 − 9/64 = 5/192).
+    static func contributionUnderCalibration(samplesPerPoint: Int?) -> (mean: Double, variance: Double) {
+        guard let l = samplesPerPoint, l > 0 else { return (0.375, 5.0 / 192) }
+        var sum = 0.0, squares = 0.0
+        for r in 0...l {
+            let g = 1 - Swift.max((Double(r) + 0.5) / Double(l + 1), 0.5)
+            sum += g
+            squares += g * g
+        }
+        let mean = sum / Double(l + 1)
+        return (mean, squares / Double(l + 1) - mean * mean)
     }
 
     static func ecp(_ f: [Double], _ alpha: [Double]) -> [Double] {

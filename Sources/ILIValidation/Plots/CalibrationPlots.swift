@@ -71,7 +71,7 @@ public enum CalibrationPlots {
     }
 
     /// Covered fraction against credible level: the highest-density curve, each parameter's
-    /// central-interval curve, the diagonal and the binomial band.
+    /// central-interval curve, the diagonal and the simultaneous band of the highest-density curve.
     public static func coverage(_ c: ExpectedCoverage.Result, parameterNames: [String]? = nil) -> SVGWriter {
         var svg = SVGWriter(width: 460, height: 440)
         let frame = PlotFrame(x: 70, y: 45, width: 360, height: 340, xRange: (0, 1), yRange: (0, 1))
@@ -101,7 +101,7 @@ public enum CalibrationPlots {
             }
             entries.insert((label: "highest density", style: style), at: 0)
         }
-        entries.append((label: String(format: "%.0f%% binomial band", 100 * c.bandConfidence),
+        entries.append((label: "\(CalibrationVerdict.percent(c.bandConfidence))% simultaneous band",
                         style: "stroke:\(Palette.band);stroke-width:8;stroke-opacity:0.45"))
         frame.drawLegend(into: &svg, entries: entries)
         svg.text("below the diagonal: over-confident", x: 425, y: 375, anchor: "end", size: 10, style: "fill:#666", className: "note")

@@ -98,8 +98,8 @@ public struct CalibrationVerdict: Sendable, Codable, Equatable {
             outcomes.append(CheckOutcome(
                 name: "coverage-hpd", passed: passed, value: excess, threshold: t.coverageTolerance,
                 direction: passed ? nil : direction,
-                summary: String(format: "highest-density coverage: %.3f outside the %.0f%% binomial band%@ (mean deviation %+.3f)",
-                                excess, 100 * c.bandConfidence, passed ? "" : ", \(trend)", c.meanDeviation)))
+                summary: String(format: "highest-density coverage: %.3f outside the %@%% simultaneous band%@ (mean deviation %+.3f)",
+                                excess, percent(c.bandConfidence), passed ? "" : ", \(trend)", c.meanDeviation)))
         }
         let excess = c.marginalExcess
         let passed = excess <= t.coverageTolerance
@@ -112,13 +112,27 @@ public struct CalibrationVerdict: Sendable, Codable, Equatable {
         return outcomes
     }
 
+    /// A confidence as a percentage with the digits it needs: 99, 99.5, 98.75.
+    static func percent(_ confidence: Double) -> String {
+        let value = 100 * confidence
+        for digits in 0...3 {
+            let text = String(format: "%.\(digits)f", value)
+            if Swift.abs((Double(text) ?? value) - value) < 1e-9 { return text }
+        }
+        return String(format: "%.3f", value)
+    }
+
+    /// TARP's area against a calibrated posterior's: how many of that area's standard errors
+    /// it lies away. (The bootstrap error describes this posterior's area, not what chance
+    /// gives a calibrated one, and is shown beside it.)
     static func judgeTARP(_ tarp: TARP.Result, _ t: CalibrationThresholds) -> CheckOutcome {
-        let errors = tarp.areaStandardError > 0 ? Swift.abs(tarp.area) / tarp.areaStandardError : (tarp.area == 0 ? 0 : .infinity)
+        let z = tarp.areaZ
+        let errors = Swift.abs(z)
         let passed = errors <= t.tarpStandardErrors
         return CheckOutcome(
             name: "tarp", passed: passed, value: errors, threshold: t.tarpStandardErrors,
-            direction: passed ? nil : (tarp.area < 0 ? .overConfident : .underConfident),
-            summary: String(format: "TARP area %+.4f ± %.4f (%.1f standard errors from 0, limit %g)",
+            direction: passed ? nil : (z < 0 ? .overConfident : .underConfident),
+            summary: String(format: "TARP area %+.4f (bootstrap ± %.4f): %.1f standard errors of a calibrated posterior's area from its mean, limit %.3g",
                             tarp.area, tarp.areaStandardError, errors, t.tarpStandardErrors))
     }
 
