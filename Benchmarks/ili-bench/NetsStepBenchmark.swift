@@ -17,6 +17,8 @@ struct NetsStepBenchmark: ParsableCommand {
     @Option(help: "Untimed steps first.") var warmup = 50
     @Option(help: "Timed steps.") var steps = 300
     @Flag(help: "Call the model through `any ConditionalDensityEstimator` (as generic callers do).") var existential = false
+    @Option(help: "One core's peak GFLOP/s, for the FLOP floor printed beside the step (OpenBLAS's small-matrix kernels reach about 100 here).")
+    var peakGflops = 100.0
 
     func run() throws {
         BLASConfiguration.threadCount = threads
@@ -53,8 +55,14 @@ struct NetsStepBenchmark: ParsableCommand {
             lastLoss = loss.value.scalar
         }
         let parameterCount = estimator.parameters.reduce(0) { $0 + $1.value.count }
+        // The floor: every weight takes part in one multiply-add per row forward and two
+        // backward (the input's gradient and its own), 6 FLOP per weight and row; the
+        // element-wise work, a few percent of that at these sizes, is left out.
+        let floorMs = 6 * Double(batch) * Double(parameterCount) / (peakGflops * 1e9) * 1e3
+        let measured = median(samples)
         printResult(["name": "nets-step", "impl": "ili", "model": model, "features": features, "context": context,
-                     "batch": batch, "threads": threads, "median_ms": median(samples), "steps": steps,
-                     "parameters": parameterCount, "final_loss": Double(lastLoss)])
+                     "batch": batch, "threads": threads, "median_ms": measured, "steps": steps,
+                     "parameters": parameterCount, "final_loss": Double(lastLoss),
+                     "flop_floor_ms": floorMs, "times_floor": measured / floorMs])
     }
 }
