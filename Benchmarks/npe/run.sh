@@ -14,17 +14,19 @@
 #
 # A seed fixes the data, the split, the initial weights and the permutations, and one
 # seed's C2ST moves by several hundredths with it, so --seeds runs several and closes
-# with the mean ± standard deviation of each column.
-#   Benchmarks/npe/run.sh [--seed S | --seeds 1,2,3] [--skip-sbi] [--keep DIR]
+# with the mean ± standard deviation of each column. --threads T gives both sides T threads
+# (ili: ILI_THREADS, which splits each batch's rows; sbi: torch.set_num_threads); default 1.
+#   Benchmarks/npe/run.sh [--seed S | --seeds 1,2,3] [--threads T] [--skip-sbi] [--keep DIR]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source Benchmarks/lib/venv.sh
 
-seeds=1 skip_sbi=0 keep=""
+seeds=1 skip_sbi=0 keep="" threads=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --seed|--seeds) seeds="$2"; shift 2 ;;
         --skip-sbi) skip_sbi=1; shift ;;
+        --threads) threads="$2"; shift 2 ;;
         --keep) keep="$2"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -33,6 +35,7 @@ done
 swift build -c release --product ili >/dev/null
 swift build -c release --product ili-bench >/dev/null
 ili=.build/release/ili bench=.build/release/ili-bench
+export ILI_THREADS="$threads"
 [ "$skip_sbi" = 0 ] && ensure_venv torch numpy sbi
 root="$(mktemp -d /tmp/ili-npe-bench.XXXXXX)"
 if [ -n "$keep" ]; then mkdir -p "$keep"; root="$(cd "$keep" && pwd)"; else trap 'rm -rf "$root"' EXIT; fi
@@ -90,7 +93,7 @@ YAML
 
     if [ "$skip_sbi" = 0 ]; then
         sbi_json=$(cd "$work" && "$PYTHON" "$OLDPWD/Benchmarks/npe/sbi_npe.py" --theta "$work/theta.npy" --x "$work/x.npy" \
-            --obs "$work/obs_1.npy" "$work/obs_2.npy" --out-prefix "$work/sbi_" --seed "$seed" 2>/dev/null | tail -1)
+            --obs "$work/obs_1.npy" "$work/obs_2.npy" --out-prefix "$work/sbi_" --seed "$seed" --threads "$threads" 2>/dev/null | tail -1)
         echo "$sbi_json" >"$work/sbi.json"
         sbi_c2st=()
         for k in 1 2; do sbi_c2st+=("$(c2st "$work/reference_$k.npy" "$work/sbi_$k.npy")"); done
