@@ -23,6 +23,11 @@ public final class Parameter<Scalar: TensorScalar> {
 
     public func zeroGradient() { gradient = nil }
 
+    /// Adds `g` to the gradient summed so far (or starts it).
+    public func accumulateGradient(_ g: Matrix<Scalar>) {
+        if gradient == nil { gradient = g } else { gradient!.add(g) }
+    }
+
     /// A weight of PyTorch's `Linear` shape (outputs × inputs) initialised as PyTorch
     /// does: uniform on ±1/√inputs, so that training curves are comparable.
     public static func linearWeight(outputs: Int, inputs: Int, rng: inout RandomSource,

@@ -60,6 +60,23 @@ public enum RowParallelism {
     }
 }
 
+extension RowParallelism {
+    /// `body(i)` for every `i` in `0..<count`, on up to `width` threads as `forEach` runs
+    /// them, returned in index order. Each call is already one thread's work, so operations
+    /// inside it run with width 1 instead of splitting their rows again.
+    ///
+    /// Callers that cut work into fixed blocks (training chunks, network-term blocks) get the
+    /// blocks' results in the same order at any width, which keeps their sums the same bits.
+    public static func map<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
+        var results = [T?](repeating: nil, count: count)
+        results.withUnsafeMutableBufferPointer { slots in
+            let slots = slots
+            forEach(count) { i in slots[i] = withWidth(1) { body(i) } }
+        }
+        return results.map { $0! }
+    }
+}
+
 /// Hands a value that is safe by construction (here: a closure whose calls touch disjoint
 /// state) to `concurrentPerform`.
 private struct UncheckedSendable<Value>: @unchecked Sendable {

@@ -158,13 +158,7 @@ public final class Tape<Scalar: TensorScalar> {
     /// Back-propagates from `loss`, seeding its gradient with ones (so a non-scalar
     /// loss back-propagates its sum), then adds each read parameter's gradient to it.
     public func backward(from loss: Variable<Scalar>) {
-        for (parameter, g) in parameterGradients(from: loss) {
-            if parameter.gradient == nil {
-                parameter.gradient = g
-            } else {
-                parameter.gradient!.add(g)
-            }
-        }
+        for (parameter, g) in parameterGradients(from: loss) { parameter.accumulateGradient(g) }
     }
 
     /// Back-propagates from `loss` with its gradient seeded with `seed`, and returns each

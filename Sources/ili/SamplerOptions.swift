@@ -17,12 +17,7 @@ struct SamplerOptions: ParsableArguments {
 
     func apply(to settings: inout SamplerSettings) {
         if let sampler { settings.kind = sampler }
-        if let chains {
-            // Chains asked for by number are run as asked, unless a draws-per-chain limit is given too.
-            settings.chains = chains
-            settings.maxDrawsPerChain = nil
-        }
-        if let maxDrawsPerChain { settings.maxDrawsPerChain = maxDrawsPerChain == 0 ? nil : maxDrawsPerChain }
+        settings.request(chains: chains, maxDrawsPerChain: maxDrawsPerChain)
         if let warmup { settings.warmup = warmup }
         if let thin { settings.thin = thin }
         if let oversampling { settings.sirOversampling = oversampling }

@@ -126,16 +126,11 @@ public struct InferenceSpecification {
         }
         let m = try node.mapping(allowing: ["method", "chains", "warmup", "thin", "oversampling", "max_draws_per_chain"])
         if let n = m.optional("method") { sampler.kind = SamplerKind(rawValue: try n.choice(SamplerKind.allCases.map(\.rawValue)))! }
-        if let v = try m.wholeNumber("chains", atLeast: 2) {
-            // A number of chains given is run as given, unless max_draws_per_chain is given too.
-            sampler.chains = v
-            sampler.maxDrawsPerChain = nil
-        }
+        let chains = try m.wholeNumber("chains", atLeast: 2)
         if let v = try m.wholeNumber("warmup", atLeast: 0) { sampler.warmup = v }
         if let v = try m.wholeNumber("thin", atLeast: 1) { sampler.thin = v }
         if let v = try m.wholeNumber("oversampling", atLeast: 1) { sampler.sirOversampling = v }
-        // 0: no limit, `chains` whatever the sample size.
-        if let v = try m.wholeNumber("max_draws_per_chain", atLeast: 0) { sampler.maxDrawsPerChain = v == 0 ? nil : v }
+        sampler.request(chains: chains, maxDrawsPerChain: try m.wholeNumber("max_draws_per_chain", atLeast: 0))
         do {
             try sampler.validate(parameterCount: parameterCount)
         } catch let error as SamplerError {

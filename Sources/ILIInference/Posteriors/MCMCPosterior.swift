@@ -81,24 +81,16 @@ public final class MCMCPosterior: Posterior {
     public func networkTerm(theta: Matrix<Double>, observations: Matrix<Double>) -> [Double] {
         let step = max(rowsPerNetworkCall, 1)
         let starts = Array(stride(from: 0, to: theta.rows, by: step))
-        var blocks = [[Double]](repeating: [], count: starts.count)
         let model = model
-        blocks.withUnsafeMutableBufferPointer { slots in
-            let slots = slots
-            RowParallelism.forEach(starts.count) { b in
-                // A block is one thread's work: the networks' own row splitting stays off.
-                RowParallelism.withWidth(1) {
-                    let rows = Array(starts[b]..<min(starts[b] + step, theta.rows))
-                    let t = (rows.count == theta.rows ? theta : theta.rows(at: rows)).converted(to: Float.self)
-                    let x = (rows.count == theta.rows ? observations : observations.rows(at: rows)).converted(to: Float.self)
-                    switch model {
-                    case .likelihood(let ensemble): slots[b] = ensemble.logProb(x, context: t)
-                    case .ratio(let ensemble): slots[b] = ensemble.logRatio(theta: t, x: x)
-                    }
-                }
+        return RowParallelism.map(starts.count) { b -> [Double] in
+            let rows = Array(starts[b]..<min(starts[b] + step, theta.rows))
+            let t = (rows.count == theta.rows ? theta : theta.rows(at: rows)).converted(to: Float.self)
+            let x = (rows.count == theta.rows ? observations : observations.rows(at: rows)).converted(to: Float.self)
+            switch model {
+            case .likelihood(let ensemble): return ensemble.logProb(x, context: t)
+            case .ratio(let ensemble): return ensemble.logRatio(theta: t, x: x)
             }
-        }
-        return blocks.flatMap { $0 }
+        }.flatMap { $0 }
     }
 
     /// The unnormalised log posterior: network term plus log prior (−∞ outside the support).

@@ -48,6 +48,17 @@ public struct SamplerSettings: Codable, Sendable, Equatable {
         return max(chains, min((count + perChain - 1) / perChain, 1_000))
     }
 
+    /// Sets the chain count and the draws-per-chain limit as a configuration or the command
+    /// line asks for them: chains given by number run as given (no limit), unless a limit is
+    /// given too; a limit of 0 means none. Absent values leave the settings as they are.
+    public mutating func request(chains: Int?, maxDrawsPerChain: Int?) {
+        if let chains {
+            self.chains = chains
+            self.maxDrawsPerChain = nil
+        }
+        if let maxDrawsPerChain { self.maxDrawsPerChain = maxDrawsPerChain == 0 ? nil : maxDrawsPerChain }
+    }
+
     public init() {}
 
     /// Throws a `SamplerError` naming the first field out of range. The ensemble sampler's

@@ -146,32 +146,22 @@ public struct Trainer {
     func chunkedStep(_ batch: [Int], tapes: inout [Tape<Float>], score: (Tape<Float>, [Int]) -> Variable<Float>) -> Double {
         let chunks = Self.chunks(of: batch)
         while tapes.count < chunks.count { tapes.append(Tape<Float>()) }
-        var shares = [ChunkShare?](repeating: nil, count: chunks.count)
         let scale = 1 / Float(batch.count)
         let tapes = tapes
-        shares.withUnsafeMutableBufferPointer { slots in
-            let slots = slots
-            RowParallelism.forEach(chunks.count) { c in
-                // A chunk is already one thread's work: operations inside it stay on it.
-                RowParallelism.withWidth(1) {
-                    let tape = tapes[c]
-                    tape.reset()
-                    let s = score(tape, chunks[c])
-                    // d(−mean over the batch) = −(rows of the chunk / rows of the batch) · d(mean over the chunk)
-                    let gradients = tape.parameterGradients(from: s, seed: -Float(chunks[c].count) * scale)
-                    slots[c] = ChunkShare(summedScore: Double(s.value.scalar) * Double(chunks[c].count), gradients: gradients)
-                    // Free the pass's intermediates on the thread that allocated them.
-                    tape.reset()
-                }
-            }
+        let shares = RowParallelism.map(chunks.count) { c -> ChunkShare in
+            let tape = tapes[c]
+            let s = score(tape, chunks[c])
+            // d(−mean over the batch) = −(rows of the chunk / rows of the batch) · d(mean over the chunk)
+            let gradients = tape.parameterGradients(from: s, seed: -Float(chunks[c].count) * scale)
+            let share = ChunkShare(summedScore: Double(s.value.scalar) * Double(chunks[c].count), gradients: gradients)
+            // Free the pass's intermediates on the thread that allocated them.
+            tape.reset()
+            return share
         }
         var total = 0.0
         for share in shares {
-            guard let share else { continue }
             total += share.summedScore
-            for (parameter, g) in share.gradients {
-                if parameter.gradient == nil { parameter.gradient = g } else { parameter.gradient!.add(g) }
-            }
+            for (parameter, g) in share.gradients { parameter.accumulateGradient(g) }
         }
         return total
     }
@@ -183,16 +173,10 @@ public struct Trainer {
         let chunks = Self.chunks(of: rows, size: 500)
         while tapes.count < chunks.count { tapes.append(Tape<Float>(recordsGradients: false)) }
         let tapes = tapes
-        var sums = [Double](repeating: 0, count: chunks.count)
-        sums.withUnsafeMutableBufferPointer { slots in
-            let slots = slots
-            RowParallelism.forEach(chunks.count) { c in
-                RowParallelism.withWidth(1) {
-                    tapes[c].reset()
-                    slots[c] = Double(score(tapes[c], chunks[c]).value.scalar) * Double(chunks[c].count)
-                    tapes[c].reset()
-                }
-            }
+        let sums = RowParallelism.map(chunks.count) { c -> Double in
+            let sum = Double(score(tapes[c], chunks[c]).value.scalar) * Double(chunks[c].count)
+            tapes[c].reset()
+            return sum
         }
         return sums.reduce(0, +) / Double(max(rows.count, 1))
     }
