@@ -223,12 +223,27 @@ final class ExperimentRunnerTests: RoundsTestCase {
             let proposal = try RegistryMapping.proposal(of: recorded[1])
             XCTAssertEqual(proposal.sourcePosterior, try runner.registry.posteriors(round: recorded[0].id).last?.id)
             // Round 1's θs are exactly the draws of the proposal built from round 0's posterior
-            // (TruncationTests and ActiveProposalTests check what those proposals draw).
-            let replay = try runner.proposals(for: recorded[1])
-            var rng = RandomSource(seed: Seeds.derive(3, "theta-train", recorded[1].index, 0))
-            let expected = try replay.training.draw(400, rng: &rng).converted(to: Float.self).storage
+            // (TruncationTests and ActiveProposalTests check what those proposals draw); drawn
+            // from the posterior, they are round 0's samples at the observation, which a fresh
+            // runner (a restarted run) draws again identically.
             let stored = try runner.registry.trainingData(experiment: "seq\(k)", rounds: 1...1).theta
+            let expected: [Float]
+            if strategy == "posterior" {
+                let written = try NPYFile.read(path("seq\(k)/round-0/samples_xo.npy"))
+                XCTAssertEqual(written.shape, [400, 3], "\(method): an earlier round writes as many samples as the next simulates")
+                expected = written.matrix(as: Float.self).storage
+                let restarted = try ExperimentRunner.prepare(config)
+                let again = try restarted.observationSamples(of: XCTUnwrap(proposal.sourcePosterior), count: 400)
+                XCTAssertEqual(again.converted(to: Float.self).storage, expected, "\(method): redrawn after a restart")
+                restarted.registry.close()
+            } else {
+                let replay = try runner.proposals(for: recorded[1])
+                var rng = RandomSource(seed: Seeds.derive(3, "theta-train", recorded[1].index, 0))
+                expected = try replay.training.draw(400, rng: &rng).converted(to: Float.self).storage
+            }
             XCTAssertEqual(Array(stored.prefix(expected.count)), expected, "\(method) \(strategy)")
+            let finalSamples = try NPYFile.read(path("seq\(k)/round-1/samples_xo.npy"))
+            XCTAssertEqual(finalSamples.shape, [10_000, 3], "the last round writes 10,000 samples")
             XCTAssertNotEqual(try runner.registry.trainingData(experiment: "seq\(k)", rounds: 0...0).theta.prefix(30), stored.prefix(30))
             XCTAssertTrue(FileManager.default.fileExists(atPath: try XCTUnwrap(summary.latestDirectory) + "/samples_xo.npy"))
             // Round 1's members continue round 0's networks, member for member.
