@@ -253,8 +253,10 @@ extension Registry {
         }
     }
 
-    /// The valid training pairs of rounds `rounds` of `experiment`, in round then arrival
-    /// order (a round's test set is never included).
+    /// The valid training pairs of rounds `rounds` of `experiment`, in round then task
+    /// order (a round's test set is never included): within a round by task id, a trailing
+    /// number compared as a number (`TaskOrder`). Arrival order depends on which worker
+    /// finished first; the order training sees must not.
     ///
     /// Each round is read through the simulations index `(round_id, id)` in pages, so
     /// other rounds' and other experiments' rows are never touched and the database
@@ -264,7 +266,7 @@ extension Registry {
         try trainingData(experiment: experiment, rounds: rounds, pageSize: 50_000)
     }
 
-    /// The valid pairs of round `round`'s held-out test set, in arrival order.
+    /// The valid pairs of round `round`'s held-out test set, in task order.
     public func testData(experiment: String, round: Int) throws -> TrainingData {
         try trainingData(experiment: experiment, rounds: round...round, purpose: .test, pageSize: 50_000)
     }
@@ -273,7 +275,7 @@ extension Registry {
     /// id, $3 page size, $4 purpose), meant to run on the index (round_id, id); the tests
     /// EXPLAIN this very text.
     static let trainingPageQuery = """
-        SELECT id, theta, x FROM simulations WHERE round_id = $1 AND valid AND purpose = $4 AND id > $2
+        SELECT id, theta, x, task_id FROM simulations WHERE round_id = $1 AND valid AND purpose = $4 AND id > $2
         ORDER BY id LIMIT $3
         """
 
@@ -293,6 +295,8 @@ extension Registry {
             for round in roundIds {
                 var after: Int64 = 0
                 var pageRows = pageSize
+                var order: [TaskOrder] = []
+                let first = count
                 while pageRows == pageSize {
                     pageRows = 0
                     try c.forEachRawRow(Self.trainingPageQuery, [.id(round), .integer(after), .int(pageSize),
@@ -303,11 +307,13 @@ extension Registry {
                         }
                         FloatArrayCoding.decode(t, appendingTo: &theta)
                         FloatArrayCoding.decode(v, appendingTo: &x)
+                        order.append(TaskOrder(row.bytes(3), arrival: order.count))
                         after = row.int64(0)
                         pageRows += 1
                     }
                     count += pageRows
                 }
+                TaskOrder.sort(rows: first..<count, by: order, theta: &theta, thetaWidth: exp.thetaDimension, x: &x, xWidth: exp.xCount)
             }
             return TrainingData(rounds: rounds, thetaDimension: exp.thetaDimension, xShape: exp.xShape, count: count, theta: theta, x: x)
         }

@@ -132,6 +132,39 @@ final class ExperimentRunnerTests: RoundsTestCase {
         XCTAssertNoThrow(try ExperimentRunner.prepare(try twoMoons("{count: 3, simulations_per_round: 200}")))
     }
 
+    /// Three simulator processes finish their batches in a different order each run; the
+    /// pairs are read in task order, so the same seed trains the same posterior.
+    func testAPoolFinishingInAnyOrderTrainsTheSamePosterior() throws {
+        try writePythonSimulator(to: path("sim.py"), jitter: true)
+        func runOnce(_ name: String) throws -> (theta: [Float], x: [Float], samples: Matrix<Double>) {
+            let config = try configuration("""
+                experiment: pool
+                simulator: {exec: 'python3 sim.py', workers: 3, batch_size: 5, timeout: 60}
+                prior: {uniform: {low: [-1, -1], high: [1, 1]}}
+                registry: sqlite:\(name).db
+                out: \(name)
+                inference: {method: npe, estimators: [{model: mdn, hidden_features: 10}]}
+                rounds: {count: 1, simulations_per_round: 60}
+                validation: {simulations: 0}
+                train: {max_epochs: 3, batch_size: 10}
+                seed: 4
+                """, name: "\(name).yaml")
+            let runner = try ExperimentRunner.prepare(config)
+            let summary = try runner.run()
+            let data = try runner.registry.trainingData(experiment: "pool", rounds: 0...0)
+            var rng = RandomSource(seed: 1)
+            let samples = try RegistryArchives.posterior(runner.registry, id: try XCTUnwrap(summary.latestPosterior))
+                .sample(50, observations: Matrix([[0.1, 0.2]]), rng: &rng)
+            runner.registry.close()
+            return (data.theta, data.x, samples)
+        }
+        let a = try runOnce("a"), b = try runOnce("b")
+        XCTAssertEqual(a.theta.count, 120)
+        XCTAssertEqual(a.theta, b.theta)
+        XCTAssertEqual(a.x, b.x)
+        XCTAssertEqual(a.samples, b.samples)
+    }
+
     func testAnExecSimulatorThatCrashesOnSomeThetasStillReachesItsTarget() throws {
         try writePythonSimulator(to: path("sim.py"), crashAbove: 0.8)
         let config = try configuration("""
