@@ -74,8 +74,8 @@ extension Registry {
         return try write("appending \(batch.count) simulations to round \(roundId)") { c in
             let d = c.dialect
             // The round's row is held until COMMIT: its status cannot change under the append,
-            // and its counters (moved by every chunk below) make appends to one round take
-            // turns rather than deadlock over the row.
+            // and its counters (moved once the chunks below are in) make appends to one round
+            // take turns rather than deadlock over the row.
             let rows = try c.query("""
                 SELECT r.status, r.round_index, e.name, e.theta_dim, e.x_shape FROM rounds r
                 JOIN experiments e ON e.id = r.experiment_id WHERE r.id = $1\(d.kind == .postgres ? " FOR NO KEY UPDATE OF r" : "")
@@ -101,6 +101,7 @@ extension Registry {
             while start < encoded.count {
                 let end = min(start + rowsPerStatement, encoded.count)
                 counts.add(try Self.insert(encoded[start..<end], round: roundId, worker: worker, thetaDim: thetaDim, c))
+                if end == encoded.count { try Self.bumpCounters(round: roundId, by: counts, c) }
                 try faultHookWhileLocked?(chunkIndex)
                 chunkIndex += 1
                 start = end
@@ -155,11 +156,7 @@ extension Registry {
                         count(*) FILTER (WHERE NOT valid AND purpose = 'train') AS invalid_train,
                         count(*) FILTER (WHERE valid AND purpose = 'test') AS valid_test,
                         count(*) FILTER (WHERE NOT valid AND purpose = 'test') AS invalid_test
-                    FROM stored),
-                bumped AS (
-                    UPDATE rounds r SET valid_train = r.valid_train + n.valid_train, invalid_train = r.invalid_train + n.invalid_train,
-                        valid_test = r.valid_test + n.valid_test, invalid_test = r.invalid_test + n.invalid_test
-                    FROM counted n WHERE r.id = $1)
+                    FROM stored)
                 SELECT valid_train, invalid_train, valid_test, invalid_test FROM counted
                 """, shared + [
                     .postgresArray(.text(records.map(\.taskId))), .postgresArray(.bytea(records.map(\.theta))),
@@ -182,13 +179,17 @@ extension Registry {
         sql += " ON CONFLICT (task_id) DO NOTHING RETURNING valid, purpose"
         var counts = InsertedCounts()
         for row in try c.query(sql, binds) { counts.count(valid: try row.bool(0), purpose: try row.text(1)) }
-        if counts.inserted > 0 {
-            try c.run("""
-                UPDATE rounds SET valid_train = valid_train + $2, invalid_train = invalid_train + $3,
-                    valid_test = valid_test + $4, invalid_test = invalid_test + $5 WHERE id = $1
-                """, [.id(round), .int(counts.validTrain), .int(counts.invalidTrain), .int(counts.validTest), .int(counts.invalidTest)])
-        }
         return counts
+    }
+
+    /// Adds one append's inserted rows to the round's counters: once per append, however
+    /// many insert statements it took (a group commit of 100,000 pairs is 100 of them).
+    private static func bumpCounters(round: RoundID, by counts: InsertedCounts, _ c: SQLConnection) throws {
+        guard counts.inserted > 0 else { return }
+        try c.run("""
+            UPDATE rounds SET valid_train = valid_train + $2, invalid_train = invalid_train + $3,
+                valid_test = valid_test + $4, invalid_test = invalid_test + $5 WHERE id = $1
+            """, [.id(round), .int(counts.validTrain), .int(counts.invalidTrain), .int(counts.validTest), .int(counts.invalidTest)])
     }
 
     private struct EncodedRecord {
