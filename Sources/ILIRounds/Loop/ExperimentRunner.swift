@@ -106,6 +106,10 @@ public final class ExperimentRunner {
             var rng = RandomSource(seed: Seeds.derive(configuration.seed, "probe"))
             let thetas = prior.sample(3, rng: &rng).converted(to: Float.self).converted(to: Double.self)
             let xCount = try ExecSimulationBackend.probe(settings, thetas: (0..<thetas.rows).map { thetas.row($0) })
+            if let stated = settings.xWidth, stated != xCount {
+                throw ConfigError(.invalidValue, source: configuration.source, keyPath: "simulator.x_width",
+                                  "says x has \(stated) values, but `\(settings.command)` wrote \(xCount) per simulation")
+            }
             return ExecSimulationBackend(settings: settings, xCount: xCount)
         }
     }
