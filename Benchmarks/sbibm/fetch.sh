@@ -33,7 +33,10 @@ fi
 
 if [ ! -f "$cache/$wheel" ]; then
     echo "fetch: downloading $wheel from PyPI" >&2
-    python3 -m pip download --quiet --no-deps --only-binary=:all: "sbibm==$version" -d "$cache" >&2
+    # Any pip will do: the benchmarks' venv when it exists, else the system's.
+    python=python3
+    [ -x Benchmarks/.venv/bin/python ] && python=Benchmarks/.venv/bin/python
+    "$python" -m pip download --quiet --no-deps --only-binary=:all: "sbibm==$version" -d "$cache" >&2
 fi
 echo "$sha256  $cache/$wheel" | sha256sum --check --quiet - || {
     echo "fetch: $cache/$wheel does not have the expected SHA-256; delete it and retry" >&2
