@@ -4,7 +4,7 @@ import ILIInference
 /// The `simulator` key of an experiment: a built-in simulator by name, or any program.
 ///
 /// ```yaml
-/// simulator: two_moons                       # or gaussian_linear, ltu_toy, power_spectrum, gw_chirp, halo_cloud
+/// simulator: two_moons                       # or gaussian_linear, ltu_toy, power_spectrum, gw_chirp, halo_cloud, lotka_volterra, sir
 /// simulator: {name: gaussian_linear, dimension: 5}
 /// simulator: {exec: 'python3 simulate.py', workers: 2, batch_size: 100, timeout: 600}
 /// simulator: {exec: 'python3 simulate.py', x_width: 10}   # a fleet coordinator that does not run it
