@@ -104,9 +104,9 @@ final class FleetSetup {
         statusTimer.resume()
     }
 
-    /// x's width: a program this process does not run (`--local-workers 0`) is not probed
-    /// here, where it may not even exist; the configuration's `x_width` or, on resuming, the
-    /// registry's experiment says it instead.
+    /// x's width. With `--local-workers 0` an exec program may exist only where the workers
+    /// are, so it is probed here only when neither the configuration's `x_width` nor, on
+    /// resuming, the registry's experiment says the width; a failed probe then says so.
     static func xWidth(_ configuration: ExperimentConfiguration, runsSimulatorHere: Bool) throws -> Int {
         guard case .exec(let settings) = configuration.simulator, !runsSimulatorHere else {
             return try ExperimentRunner.makeSimulationBackend(configuration).xCount
@@ -116,10 +116,14 @@ final class FleetSetup {
             defer { registry.close() }
             if let existing = try? registry.experiment(named: configuration.name) { return existing.xCount }
         }
-        throw ConfigError(.missingKey, source: configuration.source, keyPath: "simulator", """
-            with --local-workers 0 this machine does not run `\(settings.command)`, so it cannot learn x's width from it; \
-            give it as simulator.x_width (workers are told the shape), or add a local worker
-            """)
+        do {
+            return try ExperimentRunner.makeSimulationBackend(configuration).xCount
+        } catch {
+            throw ConfigError(.invalidValue, source: configuration.source, keyPath: "simulator", """
+                x's width is learned by running `\(settings.command)` once here, which failed: \(error)
+                With --local-workers 0 the program need only exist where the workers are: give simulator.x_width (workers are told the shape)
+                """)
+        }
     }
 
     /// Stops serving; `workersExit` tells remote workers the experiment is over, otherwise

@@ -241,9 +241,9 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
         XCTAssertTrue(log("coordinator.log").contains("simulator doomed left"), log("coordinator.log"))
     }
 
-    /// With --local-workers 0 the coordinator never runs the program (it exists only where
-    /// the workers are): x's width comes from `x_width`, and without it the run stops at once
-    /// saying so.
+    /// With --local-workers 0 and `x_width` the coordinator never runs the program (it exists
+    /// only where the workers are); without `x_width` it must run it once, and when it cannot
+    /// the run stops at once pointing to the key.
     func testACoordinatorWithoutLocalWorkersNeedsNotHaveTheProgram() throws {
         let command = try writeSlowSimulator(pause: 0)
         let missing = "python3 only_on_the_workers.py"
