@@ -37,6 +37,7 @@ public enum FileTrainer {
         let inference = run.inference
         let estimators = try inference.memberEstimators(thetaDimension: data.theta.cols, xDimension: data.x.cols)
         let jobs = EnsembleTraining.jobs(method: inference.method, estimators: estimators, ratio: inference.ratio,
+                                         posteriorLoss: inference.posteriorLoss.posteriorLoss(prior: run.prior),
                                          training: run.training, seed: run.seed)
         let trained = try EnsembleTraining.train(jobs, data: data, observer: observer)
         let experiment = URL(fileURLWithPath: run.outputDirectory).lastPathComponent
