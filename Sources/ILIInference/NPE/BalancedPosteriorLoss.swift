@@ -9,8 +9,9 @@ import ILITensor
 /// A posterior density q(θ | x) and the prior p(θ) define a classifier of pairs,
 /// d(θ, x) = σ(log q(θ | x) − log p(θ)), which tells joint pairs (θ drawn with its own x)
 /// from marginal ones (θ drawn independently of x). It is balanced when
-/// E_joint[d] + E_marginal[d] = 1; the exact posterior is, and a balanced classifier
-/// cannot be overconfident on average. The loss on a batch of n pairs is
+/// E_joint[d] + E_marginal[d] = 1. The exact posterior is balanced, and holding a trained
+/// estimator to the condition pushes it away from overconfidence (a tendency the paper
+/// shows empirically, not a guarantee of coverage). The loss on a batch of n pairs is
 ///
 ///     −mean log q(θᵢ | xᵢ) + λ · (mean d(θᵢ, xᵢ) + mean d(θᵢ₊₁, xᵢ) − 1)²
 ///
