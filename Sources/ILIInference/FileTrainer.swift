@@ -12,7 +12,16 @@ public enum FileTrainer {
         public var simulations: Int
         public var droppedRows: Int
         public var directory: String
+        /// With `inference.search`: every trial and what became of it (also in `search.json`).
+        public var search: [HyperparameterSearch.TrialRecord]?
     }
+
+    /// The file in the posterior directory that lists a search's trials.
+    public static let searchFileName = "search.json"
+
+    /// The seed a search's random trials are drawn with: the run's, so one seed fixes the
+    /// trials, the split and the initial weights.
+    static func searchSeed(_ seed: UInt64) -> UInt64 { seed ^ 0x5345_4152_4348 }
 
     /// The data, checked against the prior and the destination, with the warnings worth
     /// printing before training starts. Throws before any work when the run cannot succeed.
@@ -26,7 +35,12 @@ public enum FileTrainer {
         let check = TrainingDataCheck(data, prior: prior)
         try check.refuseIfMostlyOutside(thetaPath: run.thetaPath)
         // Building the estimators checks every key that depends on x's width.
-        _ = try run.inference.memberEstimators(thetaDimension: data.theta.cols, xDimension: data.x.cols)
+        if run.inference.search != nil {
+            _ = try run.inference.searchTrials(thetaDimension: data.theta.cols, xDimension: data.x.cols,
+                                               seed: searchSeed(run.seed), training: run.training)
+        } else {
+            _ = try run.inference.memberEstimators(thetaDimension: data.theta.cols, xDimension: data.x.cols)
+        }
         try PosteriorArchive.checkDestination(run.outputDirectory, replacing: replacing)
         return (data, check.warnings(thetaPath: run.thetaPath))
     }
@@ -35,18 +49,35 @@ public enum FileTrainer {
     public static func train(_ run: TrainConfiguration, data: SimulationDataset, replacing: Bool,
                              observer: (any TrainingObserver)? = nil) throws -> Outcome {
         let inference = run.inference
-        let estimators = try inference.memberEstimators(thetaDimension: data.theta.cols, xDimension: data.x.cols)
-        let jobs = EnsembleTraining.jobs(method: inference.method, estimators: estimators, ratio: inference.ratio,
-                                         posteriorLoss: inference.posteriorLoss.posteriorLoss(prior: run.prior),
-                                         training: run.training, seed: run.seed)
-        let trained = try EnsembleTraining.train(jobs, data: data, observer: observer)
+        let posteriorLoss = inference.posteriorLoss.posteriorLoss(prior: run.prior)
+        let trained: (members: [TrainedMember], weights: [Double])
+        var searchRecords: [HyperparameterSearch.TrialRecord]?
+        if let space = inference.search {
+            let trials = try inference.searchTrials(thetaDimension: data.theta.cols, xDimension: data.x.cols,
+                                                    seed: searchSeed(run.seed), training: run.training)
+            let result = try HyperparameterSearch.run(trials.map(\.trial), space: space, estimators: trials.map(\.estimator),
+                                                      method: inference.method, ratio: inference.ratio, posteriorLoss: posteriorLoss,
+                                                      seed: run.seed, data: data, observer: observer)
+            trained = (result.members, result.weights)
+            searchRecords = result.records
+        } else {
+            let estimators = try inference.memberEstimators(thetaDimension: data.theta.cols, xDimension: data.x.cols)
+            let jobs = EnsembleTraining.jobs(method: inference.method, estimators: estimators, ratio: inference.ratio,
+                                             posteriorLoss: posteriorLoss, training: run.training, seed: run.seed)
+            trained = try EnsembleTraining.train(jobs, data: data, observer: observer)
+        }
         let experiment = URL(fileURLWithPath: run.outputDirectory).lastPathComponent
         let archive = try PosteriorArchive(
             trained: trained.members, weights: trained.weights, method: inference.method, prior: run.prior,
             experiment: experiment, configuration: run.text, sampler: inference.sampler, ratio: inference.ratio,
             validSimulations: data.count, invalidSimulations: data.droppedRows)
         try archive.write(to: run.outputDirectory, replacing: replacing)
+        if let searchRecords {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(searchRecords).write(to: URL(fileURLWithPath: run.outputDirectory).appendingPathComponent(searchFileName))
+        }
         return Outcome(archive: archive, members: trained.members, weights: trained.weights, simulations: data.count,
-                       droppedRows: data.droppedRows, directory: run.outputDirectory)
+                       droppedRows: data.droppedRows, directory: run.outputDirectory, search: searchRecords)
     }
 }

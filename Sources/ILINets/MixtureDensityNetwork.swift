@@ -151,6 +151,19 @@ public func gaussianMixtureLogDensity<Scalar>(_ y: Variable<Scalar>, logits: Var
     av.storage.withUnsafeBufferPointer { a in
         diagonals.withUnsafeMutableBufferPointer { u in Scalar.exp(a, into: u) }
     }
+    // The exponentials go through the bulk kernel, all rows at once: per element, libm's
+    // expf takes its slow underflow path for the far-off components' tiny terms.
+    var shifted = [Scalar](repeating: 0, count: m * kCount)
+    var rowMax = [Scalar](repeating: 0, count: m)
+    lv.storage.withUnsafeBufferPointer { lb in
+        for row in 0..<m {
+            var top = -Scalar.infinity
+            for k in 0..<kCount { top = Swift.max(top, lb[row * kCount + k]) }
+            rowMax[row] = top
+            for k in 0..<kCount { shifted[row * kCount + k] = lb[row * kCount + k] - top }
+        }
+    }
+    shifted.withUnsafeBufferPointer { a in weights.withUnsafeMutableBufferPointer { w in Scalar.exp(a, into: w) } }
     yv.storage.withUnsafeBufferPointer { yb in
     lv.storage.withUnsafeBufferPointer { lb in
     mv.storage.withUnsafeBufferPointer { mb in
@@ -163,15 +176,9 @@ public func gaussianMixtureLogDensity<Scalar>(_ y: Variable<Scalar>, logits: Var
     weights.withUnsafeMutableBufferPointer { wb in
     out.storage.withUnsafeMutableBufferPointer { ob in
         for row in 0..<m {
-            var top = -Scalar.infinity
-            for k in 0..<kCount { top = Swift.max(top, lb[row * kCount + k]) }
             var total: Scalar = 0
-            for k in 0..<kCount {
-                let e = Scalar.exp(lb[row * kCount + k] - top)
-                wb[row * kCount + k] = e
-                total += e
-            }
-            let logNormalizer = top + Scalar.log(total)
+            for k in 0..<kCount { total += wb[row * kCount + k] }
+            let logNormalizer = rowMax[row] + Scalar.log(total)
             var best = -Scalar.infinity
             for k in 0..<kCount {
                 wb[row * kCount + k] /= total
@@ -197,9 +204,7 @@ public func gaussianMixtureLogDensity<Scalar>(_ y: Variable<Scalar>, logits: Var
                 cb[row * kCount + k] = lp
                 best = Swift.max(best, lp)
             }
-            var s: Scalar = 0
-            for k in 0..<kCount { s += Scalar.exp(cb[row * kCount + k] - best) }
-            ob[row] = best + Scalar.log(s)
+            ob[row] = best
         }
     }
     }
@@ -212,6 +217,21 @@ public func gaussianMixtureLogDensity<Scalar>(_ y: Variable<Scalar>, logits: Var
     }
     }
     }
+    // log Σₖ exp(lpₖ) = best + log Σₖ exp(lpₖ − best), best (held in `out`) the row's largest.
+    out.storage.withUnsafeBufferPointer { ob in
+        for row in 0..<m {
+            for k in 0..<kCount { shifted[row * kCount + k] = componentLogDensity[row * kCount + k] - ob[row] }
+        }
+    }
+    var terms = [Scalar](repeating: 0, count: m * kCount)
+    shifted.withUnsafeBufferPointer { a in terms.withUnsafeMutableBufferPointer { t in Scalar.exp(a, into: t) } }
+    out.storage.withUnsafeMutableBufferPointer { ob in
+        for row in 0..<m {
+            var s: Scalar = 0
+            for k in 0..<kCount { s += terms[row * kCount + k] }
+            ob[row] += Scalar.log(s)
+        }
+    }
     let result = out
     var inputs = [y, logits, means, logDiagonal]
     if let offDiagonal { inputs.append(offDiagonal) }
@@ -222,6 +242,15 @@ public func gaussianMixtureLogDensity<Scalar>(_ y: Variable<Scalar>, logits: Var
         var ga = Matrix<Scalar>(rows: m, cols: width, repeating: 0)
         var gu = Matrix<Scalar>(rows: m, cols: kCount * pairs, repeating: 0)
         var utv = [Scalar](repeating: 0, count: d)
+        // Each component's responsibility exp(lpₖ − log q), in bulk as in the forward pass.
+        var gap = [Scalar](repeating: 0, count: m * kCount)
+        result.storage.withUnsafeBufferPointer { ob in
+            for row in 0..<m {
+                for k in 0..<kCount { gap[row * kCount + k] = componentLogDensity[row * kCount + k] - ob[row] }
+            }
+        }
+        var responsibilities = [Scalar](repeating: 0, count: m * kCount)
+        gap.withUnsafeBufferPointer { a in responsibilities.withUnsafeMutableBufferPointer { r in Scalar.exp(a, into: r) } }
         g.storage.withUnsafeBufferPointer { gb in
         result.storage.withUnsafeBufferPointer { ob in
         (uv?.storage ?? []).withUnsafeBufferPointer { ub in
@@ -240,7 +269,7 @@ public func gaussianMixtureLogDensity<Scalar>(_ y: Variable<Scalar>, logits: Var
                 let gRow = gb[row]
                 for k in 0..<kCount {
                     // γ = g · responsibility of component k.
-                    let gamma = gRow * Scalar.exp(cb[row * kCount + k] - ob[row])
+                    let gamma = gRow * responsibilities[row * kCount + k]
                     glb[row * kCount + k] = gamma - gRow * wb[row * kCount + k]
                     let o = row * width + k * d
                     let uo = (row * kCount + k) * pairs

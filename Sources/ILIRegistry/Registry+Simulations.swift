@@ -74,8 +74,8 @@ extension Registry {
         return try write("appending \(batch.count) simulations to round \(roundId)") { c in
             let d = c.dialect
             // The round's row is held until COMMIT: its status cannot change under the append,
-            // and its counters (moved by every chunk below) make appends to one round take
-            // turns rather than deadlock over the row.
+            // and its counters (moved once the chunks below are in) make appends to one round
+            // take turns rather than deadlock over the row.
             let rows = try c.query("""
                 SELECT r.status, r.round_index, e.name, e.theta_dim, e.x_shape FROM rounds r
                 JOIN experiments e ON e.id = r.experiment_id WHERE r.id = $1\(d.kind == .postgres ? " FOR NO KEY UPDATE OF r" : "")
@@ -101,6 +101,7 @@ extension Registry {
             while start < encoded.count {
                 let end = min(start + rowsPerStatement, encoded.count)
                 counts.add(try Self.insert(encoded[start..<end], round: roundId, worker: worker, thetaDim: thetaDim, c))
+                if end == encoded.count { try Self.bumpCounters(round: roundId, by: counts, c) }
                 try faultHookWhileLocked?(chunkIndex)
                 chunkIndex += 1
                 start = end
@@ -155,11 +156,7 @@ extension Registry {
                         count(*) FILTER (WHERE NOT valid AND purpose = 'train') AS invalid_train,
                         count(*) FILTER (WHERE valid AND purpose = 'test') AS valid_test,
                         count(*) FILTER (WHERE NOT valid AND purpose = 'test') AS invalid_test
-                    FROM stored),
-                bumped AS (
-                    UPDATE rounds r SET valid_train = r.valid_train + n.valid_train, invalid_train = r.invalid_train + n.invalid_train,
-                        valid_test = r.valid_test + n.valid_test, invalid_test = r.invalid_test + n.invalid_test
-                    FROM counted n WHERE r.id = $1)
+                    FROM stored)
                 SELECT valid_train, invalid_train, valid_test, invalid_test FROM counted
                 """, shared + [
                     .postgresArray(.text(records.map(\.taskId))), .postgresArray(.bytea(records.map(\.theta))),
@@ -182,13 +179,17 @@ extension Registry {
         sql += " ON CONFLICT (task_id) DO NOTHING RETURNING valid, purpose"
         var counts = InsertedCounts()
         for row in try c.query(sql, binds) { counts.count(valid: try row.bool(0), purpose: try row.text(1)) }
-        if counts.inserted > 0 {
-            try c.run("""
-                UPDATE rounds SET valid_train = valid_train + $2, invalid_train = invalid_train + $3,
-                    valid_test = valid_test + $4, invalid_test = invalid_test + $5 WHERE id = $1
-                """, [.id(round), .int(counts.validTrain), .int(counts.invalidTrain), .int(counts.validTest), .int(counts.invalidTest)])
-        }
         return counts
+    }
+
+    /// Adds one append's inserted rows to the round's counters: once per append, however
+    /// many insert statements it took (a group commit of 100,000 pairs is 100 of them).
+    private static func bumpCounters(round: RoundID, by counts: InsertedCounts, _ c: SQLConnection) throws {
+        guard counts.inserted > 0 else { return }
+        try c.run("""
+            UPDATE rounds SET valid_train = valid_train + $2, invalid_train = invalid_train + $3,
+                valid_test = valid_test + $4, invalid_test = invalid_test + $5 WHERE id = $1
+            """, [.id(round), .int(counts.validTrain), .int(counts.invalidTrain), .int(counts.validTest), .int(counts.invalidTest)])
     }
 
     private struct EncodedRecord {
@@ -253,8 +254,10 @@ extension Registry {
         }
     }
 
-    /// The valid training pairs of rounds `rounds` of `experiment`, in round then arrival
-    /// order (a round's test set is never included).
+    /// The valid training pairs of rounds `rounds` of `experiment`, in round then task
+    /// order (a round's test set is never included): within a round by task id, a trailing
+    /// number compared as a number (`TaskOrder`). Arrival order depends on which worker
+    /// finished first; the order training sees must not.
     ///
     /// Each round is read through the simulations index `(round_id, id)` in pages, so
     /// other rounds' and other experiments' rows are never touched and the database
@@ -264,7 +267,7 @@ extension Registry {
         try trainingData(experiment: experiment, rounds: rounds, pageSize: 50_000)
     }
 
-    /// The valid pairs of round `round`'s held-out test set, in arrival order.
+    /// The valid pairs of round `round`'s held-out test set, in task order.
     public func testData(experiment: String, round: Int) throws -> TrainingData {
         try trainingData(experiment: experiment, rounds: round...round, purpose: .test, pageSize: 50_000)
     }
@@ -273,7 +276,7 @@ extension Registry {
     /// id, $3 page size, $4 purpose), meant to run on the index (round_id, id); the tests
     /// EXPLAIN this very text.
     static let trainingPageQuery = """
-        SELECT id, theta, x FROM simulations WHERE round_id = $1 AND valid AND purpose = $4 AND id > $2
+        SELECT id, theta, x, task_id FROM simulations WHERE round_id = $1 AND valid AND purpose = $4 AND id > $2
         ORDER BY id LIMIT $3
         """
 
@@ -293,6 +296,8 @@ extension Registry {
             for round in roundIds {
                 var after: Int64 = 0
                 var pageRows = pageSize
+                var order: [TaskOrder] = []
+                let first = count
                 while pageRows == pageSize {
                     pageRows = 0
                     try c.forEachRawRow(Self.trainingPageQuery, [.id(round), .integer(after), .int(pageSize),
@@ -303,11 +308,13 @@ extension Registry {
                         }
                         FloatArrayCoding.decode(t, appendingTo: &theta)
                         FloatArrayCoding.decode(v, appendingTo: &x)
+                        order.append(TaskOrder(row.bytes(3), arrival: order.count))
                         after = row.int64(0)
                         pageRows += 1
                     }
                     count += pageRows
                 }
+                TaskOrder.sort(rows: first..<count, by: order, theta: &theta, thetaWidth: exp.thetaDimension, x: &x, xWidth: exp.xCount)
             }
             return TrainingData(rounds: rounds, thetaDimension: exp.thetaDimension, xShape: exp.xShape, count: count, theta: theta, x: x)
         }

@@ -49,9 +49,9 @@ final class FleetSetup {
             throw ValidationError("--key and --allowed-keys go together: the coordinator's key pair and the workers it accepts")
         }
         // The experiment's shapes, as workers will be told them.
-        let local = try ExperimentRunner.makeSimulationBackend(configuration)
+        let xCount = try Self.xWidth(configuration, runsSimulatorHere: options.localWorkers > 0)
         let prior = try configuration.prior.makePrior(source: configuration.source)
-        let experiment = ExperimentInfo(name: configuration.name, thetaDim: prior.dimension, xShape: [local.xCount],
+        let experiment = ExperimentInfo(name: configuration.name, thetaDim: prior.dimension, xShape: [xCount],
                                         prior: try ArchiveJSON.text(configuration.prior))
         let localEndpoint = "inproc://ili-local-workers"
         let transport = try ZeroMQServerTransport(endpoints: options.endpoints + [localEndpoint], curve: security, insecure: options.insecure)
@@ -102,6 +102,24 @@ final class FleetSetup {
                                            s.counters.duplicatesDropped, rejected), plain: false)
         }
         statusTimer.resume()
+    }
+
+    /// x's width: a program this process does not run (`--local-workers 0`) is not probed
+    /// here, where it may not even exist; the configuration's `x_width` or, on resuming, the
+    /// registry's experiment says it instead.
+    static func xWidth(_ configuration: ExperimentConfiguration, runsSimulatorHere: Bool) throws -> Int {
+        guard case .exec(let settings) = configuration.simulator, !runsSimulatorHere else {
+            return try ExperimentRunner.makeSimulationBackend(configuration).xCount
+        }
+        if let stated = settings.xWidth { return stated }
+        if let registry = try? Registry(url: configuration.registry) {
+            defer { registry.close() }
+            if let existing = try? registry.experiment(named: configuration.name) { return existing.xCount }
+        }
+        throw ConfigError(.missingKey, source: configuration.source, keyPath: "simulator", """
+            with --local-workers 0 this machine does not run `\(settings.command)`, so it cannot learn x's width from it; \
+            give it as simulator.x_width (workers are told the shape), or add a local worker
+            """)
     }
 
     /// Stops serving; `workersExit` tells remote workers the experiment is over, otherwise

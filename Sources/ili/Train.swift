@@ -79,6 +79,7 @@ struct Train: ParsableCommand {
                          k, member.job.estimator.kindName, s.epochs, s.stoppedBecause == "max-epochs" ? " (max_epochs)" : "",
                          scoreName, sign * s.bestValidationScore, outcome.weights[k], s.seconds))
         }
+        if let records = outcome.search { printSearch(records, scoreName: scoreName, sign: sign) }
         print("posterior written to \(outcome.directory)")
         if let registry {
             let name = experiment ?? URL(fileURLWithPath: run.outputDirectory).lastPathComponent
@@ -86,6 +87,18 @@ struct Train: ParsableCommand {
             // The directory now is that registered posterior: rewrite it with the registry's ids.
             try RegistryArchives.archive(registry, id: posterior.id).write(to: outcome.directory, replacing: true)
             print("recorded as posterior-\(posterior.id) of experiment \(name) in \(registry.url.redacted)")
+        }
+    }
+
+    /// The search's trials, best final score first: what each tried, how far it trained and
+    /// whether it is in the ensemble.
+    func printSearch(_ records: [HyperparameterSearch.TrialRecord], scoreName: String, sign: Double) {
+        print("search: \(records.count) trials, \(records.filter { $0.member != nil }.count) kept (\(FileTrainer.searchFileName) lists them)")
+        let order = records.sorted { $0.finalScore != $1.finalScore ? $0.finalScore > $1.finalScore : $0.index < $1.index }
+        for r in order {
+            let fate = r.member.map { "member \($0)" } ?? r.stoppedAfterRung.map { "stopped after rung \($0)" } ?? "not kept"
+            print(String(format: "  trial %2d  %@ %.4f  %4d epochs  %6.1f s  %@   %@", r.index, scoreName, sign * r.finalScore, r.epochs,
+                         r.seconds, fate, r.choices.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
         }
     }
 }

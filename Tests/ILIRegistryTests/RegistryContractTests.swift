@@ -148,6 +148,19 @@ struct RegistryContract {
             XCTAssertEqual(paged.x, whole.x)
             XCTAssertEqual(whole.theta, records(0..<20).flatMap(\.theta))
             XCTAssertTrue(try registry.trainingData(experiment: "other", rounds: 0...5).count == 4)
+            // Pairs committed out of order (workers finish when they finish) read back in task order.
+            let r3 = try registry.openRound(experiment: "gauss", strategy: "truncated", targetCount: 10)
+            try registry.advanceRound(id: r3.id, to: .simulating)
+            for batch in [[12, 3], [100, 0], [7]] {
+                try registry.appendSimulations(round: r3.id, batch.flatMap { records($0..<($0 + 1), prefix: "s") }, worker: "w\(batch[0])")
+            }
+            let unsolicited = SimulationRecord(taskId: "producer-b", theta: [9, 9, 9], x: [1, 2, 3, 4])
+            try registry.appendSimulations(round: r3.id, [unsolicited], worker: "w9")
+            let shuffled = try registry.trainingData(experiment: "gauss", rounds: 3...3, pageSize: 2)
+            let inTaskOrder = [unsolicited] + [0, 3, 7, 12, 100].flatMap { records($0..<($0 + 1), prefix: "s") }
+            XCTAssertEqual(shuffled.count, 6)
+            XCTAssertEqual(shuffled.theta, inTaskOrder.flatMap(\.theta))
+            XCTAssertEqual(shuffled.x, inTaskOrder.flatMap(\.x))
             let counts = try registry.round(id: r1.id)
             XCTAssertTrue(counts.validSimulations == 3 && counts.invalidSimulations == 1)
         }

@@ -132,6 +132,39 @@ final class ExperimentRunnerTests: RoundsTestCase {
         XCTAssertNoThrow(try ExperimentRunner.prepare(try twoMoons("{count: 3, simulations_per_round: 200}")))
     }
 
+    /// Three simulator processes finish their batches in a different order each run; the
+    /// pairs are read in task order, so the same seed trains the same posterior.
+    func testAPoolFinishingInAnyOrderTrainsTheSamePosterior() throws {
+        try writePythonSimulator(to: path("sim.py"), jitter: true)
+        func runOnce(_ name: String) throws -> (theta: [Float], x: [Float], samples: Matrix<Double>) {
+            let config = try configuration("""
+                experiment: pool
+                simulator: {exec: 'python3 sim.py', workers: 3, batch_size: 5, timeout: 60}
+                prior: {uniform: {low: [-1, -1], high: [1, 1]}}
+                registry: sqlite:\(name).db
+                out: \(name)
+                inference: {method: npe, estimators: [{model: mdn, hidden_features: 10}]}
+                rounds: {count: 1, simulations_per_round: 60}
+                validation: {simulations: 0}
+                train: {max_epochs: 3, batch_size: 10}
+                seed: 4
+                """, name: "\(name).yaml")
+            let runner = try ExperimentRunner.prepare(config)
+            let summary = try runner.run()
+            let data = try runner.registry.trainingData(experiment: "pool", rounds: 0...0)
+            var rng = RandomSource(seed: 1)
+            let samples = try RegistryArchives.posterior(runner.registry, id: try XCTUnwrap(summary.latestPosterior))
+                .sample(50, observations: Matrix([[0.1, 0.2]]), rng: &rng)
+            runner.registry.close()
+            return (data.theta, data.x, samples)
+        }
+        let a = try runOnce("a"), b = try runOnce("b")
+        XCTAssertEqual(a.theta.count, 120)
+        XCTAssertEqual(a.theta, b.theta)
+        XCTAssertEqual(a.x, b.x)
+        XCTAssertEqual(a.samples, b.samples)
+    }
+
     func testAnExecSimulatorThatCrashesOnSomeThetasStillReachesItsTarget() throws {
         try writePythonSimulator(to: path("sim.py"), crashAbove: 0.8)
         let config = try configuration("""
@@ -223,12 +256,27 @@ final class ExperimentRunnerTests: RoundsTestCase {
             let proposal = try RegistryMapping.proposal(of: recorded[1])
             XCTAssertEqual(proposal.sourcePosterior, try runner.registry.posteriors(round: recorded[0].id).last?.id)
             // Round 1's θs are exactly the draws of the proposal built from round 0's posterior
-            // (TruncationTests and ActiveProposalTests check what those proposals draw).
-            let replay = try runner.proposals(for: recorded[1])
-            var rng = RandomSource(seed: Seeds.derive(3, "theta-train", recorded[1].index, 0))
-            let expected = try replay.training.draw(400, rng: &rng).converted(to: Float.self).storage
+            // (TruncationTests and ActiveProposalTests check what those proposals draw); drawn
+            // from the posterior, they are round 0's samples at the observation, which a fresh
+            // runner (a restarted run) draws again identically.
             let stored = try runner.registry.trainingData(experiment: "seq\(k)", rounds: 1...1).theta
+            let expected: [Float]
+            if strategy == "posterior" {
+                let written = try NPYFile.read(path("seq\(k)/round-0/samples_xo.npy"))
+                XCTAssertEqual(written.shape, [400, 3], "\(method): an earlier round writes as many samples as the next simulates")
+                expected = written.matrix(as: Float.self).storage
+                let restarted = try ExperimentRunner.prepare(config)
+                let again = try restarted.observationSamples(of: XCTUnwrap(proposal.sourcePosterior), count: 400)
+                XCTAssertEqual(again.converted(to: Float.self).storage, expected, "\(method): redrawn after a restart")
+                restarted.registry.close()
+            } else {
+                let replay = try runner.proposals(for: recorded[1])
+                var rng = RandomSource(seed: Seeds.derive(3, "theta-train", recorded[1].index, 0))
+                expected = try replay.training.draw(400, rng: &rng).converted(to: Float.self).storage
+            }
             XCTAssertEqual(Array(stored.prefix(expected.count)), expected, "\(method) \(strategy)")
+            let finalSamples = try NPYFile.read(path("seq\(k)/round-1/samples_xo.npy"))
+            XCTAssertEqual(finalSamples.shape, [10_000, 3], "the last round writes 10,000 samples")
             XCTAssertNotEqual(try runner.registry.trainingData(experiment: "seq\(k)", rounds: 0...0).theta.prefix(30), stored.prefix(30))
             XCTAssertTrue(FileManager.default.fileExists(atPath: try XCTUnwrap(summary.latestDirectory) + "/samples_xo.npy"))
             // Round 1's members continue round 0's networks, member for member.

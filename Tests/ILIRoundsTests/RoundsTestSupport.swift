@@ -64,8 +64,9 @@ final class RecordingObserver: RunObserver, @unchecked Sendable {
 
 /// A simulator in pure Python (no NumPy): reads θ as .npy on stdin, writes x = (θ₀ + θ₁,
 /// θ₀ − θ₁) + noise as .npy on stdout, and exits with status 3 when any θ₀ of its batch is
-/// above `crashAbove`.
-func writePythonSimulator(to path: String, crashAbove: Double = 10) throws {
+/// above `crashAbove`. With `jitter`, each batch first sleeps up to 30 ms at random (not
+/// seeded), so that a pool of several finishes its batches in a different order every run.
+func writePythonSimulator(to path: String, crashAbove: Double = 10, jitter: Bool = false) throws {
     let script = """
         import struct, sys, random, ast
         data = sys.stdin.buffer.read()
@@ -76,6 +77,8 @@ func writePythonSimulator(to path: String, crashAbove: Double = 10) throws {
         rows, cols = header['shape']
         values = struct.unpack('<%dd' % (rows * cols), data[start + hlen:])
         theta = [values[i * cols:(i + 1) * cols] for i in range(rows)]
+        if \(jitter ? "True" : "False"):
+            __import__('time').sleep(random.SystemRandom().random() * 0.03)
         if any(t[0] > \(crashAbove) for t in theta):
             sys.stderr.write('theta0 too large\\n')
             sys.exit(3)

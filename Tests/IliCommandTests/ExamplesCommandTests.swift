@@ -106,8 +106,10 @@ final class ExamplesCommandTests: ScratchDirectoryTestCase {
             for file in ["posterior.json", "validation.json", "corner_xo.svg"] {
                 XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path), "\(name): round-\(round)/\(file)")
             }
+            // Sequential NLE's earlier rounds draw as many as the next round simulates (those θs).
+            let reused = text.contains("strategy: sequential") && text.contains("method: nle") && round < rounds - 1
             let samples = try NPYFile.read(folder.appendingPathComponent("samples_xo.npy").path)
-            XCTAssertEqual(samples.shape, [10_000, thetaDimension], "\(name): round-\(round)/samples_xo.npy")
+            XCTAssertEqual(samples.shape, [reused ? 100 : 10_000, thetaDimension], "\(name): round-\(round)/samples_xo.npy")
         }
     }
 

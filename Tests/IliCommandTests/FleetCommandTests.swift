@@ -241,6 +241,27 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
         XCTAssertTrue(log("coordinator.log").contains("simulator doomed left"), log("coordinator.log"))
     }
 
+    /// With --local-workers 0 the coordinator never runs the program (it exists only where
+    /// the workers are): x's width comes from `x_width`, and without it the run stops at once
+    /// saying so.
+    func testACoordinatorWithoutLocalWorkersNeedsNotHaveTheProgram() throws {
+        let command = try writeSlowSimulator(pause: 0)
+        let missing = "python3 only_on_the_workers.py"
+        let endpoint = "ipc://" + path("coordinator.sock")
+        let unsized = try writeConfiguration(simulator: "{exec: '\(missing)'}", rounds: 1, perRound: 100)
+        let refused = try BinaryRunner.run(["run", unsized, "--bind", endpoint, "--local-workers", "0"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("simulator.x_width"), refused.stderr)
+
+        let config = try writeConfiguration(simulator: "{exec: '\(missing)', x_width: 2}", rounds: 1, perRound: 100)
+        try start(["simulate", "--connect", endpoint, "--exec", command, "--name", "remote"], log: "remote.log")
+        let coordinator = try start(["run", config, "--bind", endpoint, "--local-workers", "0", "--batch-size", "20", "--heartbeat", "0.2"],
+                                    log: "coordinator.log")
+        XCTAssertEqual(waitForExit(coordinator, seconds: 300, logs: ["coordinator.log", "remote.log"]), 0, log("coordinator.log"))
+        try assertComplete(rounds: 1, perRound: 100)
+        XCTAssertFalse(log("coordinator.log").contains("only_on_the_workers"), log("coordinator.log"))
+    }
+
     func testACoordinatorKilledMidRoundAndRestartedKeepsEveryAcknowledgedPairOnce() throws {
         let command = try writeSlowSimulator(pause: 0.2)
         let config = try writeConfiguration(simulator: "{exec: '\(command)'}", rounds: 2, perRound: 300)

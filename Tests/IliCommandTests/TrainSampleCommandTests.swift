@@ -66,6 +66,43 @@ final class TrainSampleCommandTests: ScratchDirectoryTestCase {
         XCTAssertEqual(try NPYFile.read(path("s2.npy")).shape, [200, 2])
     }
 
+    /// A search from the command line: every trial listed with its fate, the kept ones in
+    /// the posterior directory and in search.json, and the posterior samples like any other.
+    func testTrainSearchesAndKeepsTheBest() throws {
+        let config = try writeConfig("""
+            prior:
+              uniform: {low: [-1, -1], high: [1, 1]}
+            data: {theta: theta.npy, x: x.npy}
+            inference:
+              method: npe
+              search:
+                strategy: grid
+                keep: 2
+                rung_epochs: 2
+                space: {model: [maf, mdn], hidden_features: [10, 20], num_transforms: 2, learning_rate: [1e-3]}
+            train: {batch_size: 100, max_epochs: 6}
+            seed: 7
+            out: runs/search
+            """, name: "search.yaml")
+        let train = try BinaryRunner.run(["train", config, "--quiet"])
+        XCTAssertEqual(train.status, 0, train.stdout + train.stderr)
+        XCTAssertTrue(train.stdout.contains("trained 2 NPE member(s)"), train.stdout)
+        XCTAssertTrue(train.stdout.contains("search: 4 trials, 2 kept"), train.stdout)
+        let trialLines = train.stdout.split(separator: "\n").filter { $0.hasPrefix("  trial ") }
+        XCTAssertEqual(trialLines.count, 4, train.stdout)
+        XCTAssertEqual(trialLines.filter { $0.contains("stopped after rung 0") }.count, 2, train.stdout)
+        XCTAssertTrue(trialLines[0].contains("member 0") && trialLines[1].contains("member 1"), "best first: \(train.stdout)")
+        let records = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("runs/search/search.json")))) as? [[String: Any]]
+        XCTAssertEqual(records?.count, 4)
+        XCTAssertEqual(records?.compactMap { $0["member"] as? Int }.sorted(), [0, 1])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("runs/search/members/1.safetensors")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("runs/search/members/2.safetensors")))
+        let sample = try BinaryRunner.run(["sample", "--posterior", path("runs/search"), "--obs", path("obs.npy"),
+                                           "--num-samples", "100", "--out", path("search.npy")])
+        XCTAssertEqual(sample.status, 0, sample.stderr)
+        XCTAssertEqual(try NPYFile.read(path("search.npy")).shape, [100, 2])
+    }
+
     func testOneProgressLinePerEpochAndMemberUnlessQuiet() throws {
         let config = goodConfig.replacingOccurrences(of: "max_epochs: 3", with: "max_epochs: 2")
         let train = try BinaryRunner.run(["train", try writeConfig(config)])

@@ -24,6 +24,8 @@ public struct InferenceSpecification {
     public var sampler: SamplerSettings
     /// Where the specification was read, for errors found later (e.g. once x's width is known).
     public var node: ConfigNode
+    /// `search`: the estimators and training settings to try instead of fixed `estimators`.
+    public var search: SearchSpace?
 
     /// One estimator of the ensemble, as written; `repeats` copies train with different seeds.
     public struct EstimatorEntry {
@@ -55,7 +57,7 @@ public struct InferenceSpecification {
     }
 
     static let ratioKeys: Set<String> = ["variant", "num_atoms", "num_classes", "gamma", "balance_strength"]
-    static let keys: Set<String> = ratioKeys.union(["method", "estimators", "sampler", "loss"])
+    static let keys: Set<String> = ratioKeys.union(["method", "estimators", "sampler", "search", "loss"])
 
     /// Reads `node` for a prior of `parameterCount` parameters.
     public static func parse(_ node: ConfigNode, parameterCount: Int) throws -> InferenceSpecification {
@@ -65,8 +67,15 @@ public struct InferenceSpecification {
         let ratio = try parseRatio(inference, method: method)
         let posteriorLoss = try parsePosteriorLoss(inference, method: method)
         let sampler = try parseSampler(inference.optional("sampler"), method: method, parameterCount: parameterCount)
-        let estimatorNodes = try inference.required("estimators").list()
-        guard !estimatorNodes.isEmpty else {
+        var search: SearchSpace?
+        if let searchNode = inference.optional("search") {
+            if let estimatorsNode = inference.optional("estimators") {
+                throw estimatorsNode.error(.invalidValue, "give either 'estimators' or 'search' (whose space names the estimators to try), not both")
+            }
+            search = try SearchSpace.parse(searchNode)
+        }
+        let estimatorNodes = search == nil ? try inference.required("estimators").list() : []
+        guard search != nil || !estimatorNodes.isEmpty else {
             throw try inference.required("estimators").error(.invalidValue, "give at least one estimator")
         }
         let estimators = try estimatorNodes.map { node -> EstimatorEntry in
@@ -77,7 +86,7 @@ public struct InferenceSpecification {
             return EstimatorEntry(model: model, repeats: repeats, options: m, keyPath: node.keyPath)
         }
         let specification = InferenceSpecification(method: method, estimators: estimators, ratio: ratio, posteriorLoss: posteriorLoss,
-                                                   sampler: sampler, node: node)
+                                                   sampler: sampler, node: node, search: search)
         if method == .nre && ratio.variant == .b && specification.memberCount > 1 {
             throw try inference.required("estimators").error(.invalidValue, """
                 \(specification.memberCount) members with NRE-B: its classifiers learn the ratio only up to a function of x \
@@ -87,27 +96,43 @@ public struct InferenceSpecification {
         return specification
     }
 
-    /// How many members the ensemble has (estimators times their repeats).
-    public var memberCount: Int { estimators.reduce(0) { $0 + $1.repeats } }
+    /// How many members the ensemble has (estimators times their repeats; a search's `keep`).
+    public var memberCount: Int { search?.keep ?? estimators.reduce(0) { $0 + $1.repeats } }
 
-    /// Every member's estimator, repeats expanded, for θ and x of the given widths.
+    /// Every member's estimator, repeats expanded, for θ and x of the given widths. A
+    /// search has no fixed members: `searchTrials` gives its trials.
     public func memberEstimators(thetaDimension: Int, xDimension: Int) throws -> [MemberEstimator] {
+        if let search {
+            throw search.spaceNode.error(.invalidValue, "this command trains fixed estimators; `ili train` runs searches (`ili run` searching is planned)")
+        }
         var members: [MemberEstimator] = []
         for entry in estimators {
-            let estimator: MemberEstimator
-            switch method {
-            case .npe:
-                estimator = .density(try DensityEstimatorOptions.configuration(
-                    for: entry, featureCount: thetaDimension, contextCount: xDimension, featureName: "theta", contextName: "x"))
-            case .nle:
-                estimator = .density(try DensityEstimatorOptions.configuration(
-                    for: entry, featureCount: xDimension, contextCount: thetaDimension, featureName: "x", contextName: "theta"))
-            case .nre:
-                estimator = .classifier(try ClassifierOptions.configuration(for: entry, parameterCount: thetaDimension, dataCount: xDimension))
-            }
+            let estimator = try self.estimator(for: entry, thetaDimension: thetaDimension, xDimension: xDimension)
             members += Array(repeating: estimator, count: entry.repeats)
         }
         return members
+    }
+
+    /// The search's trials (drawn with `seed`) with each one's estimator, every key checked.
+    public func searchTrials(thetaDimension: Int, xDimension: Int, seed: UInt64,
+                             training: TrainingSettings) throws -> [(trial: SearchTrial, estimator: MemberEstimator)] {
+        guard let search else { return [] }
+        return try search.trials(seed: seed, base: training).map { trial in
+            (trial, try estimator(for: trial.entry, thetaDimension: thetaDimension, xDimension: xDimension))
+        }
+    }
+
+    func estimator(for entry: EstimatorEntry, thetaDimension: Int, xDimension: Int) throws -> MemberEstimator {
+        switch method {
+        case .npe:
+            return .density(try DensityEstimatorOptions.configuration(
+                for: entry, featureCount: thetaDimension, contextCount: xDimension, featureName: "theta", contextName: "x"))
+        case .nle:
+            return .density(try DensityEstimatorOptions.configuration(
+                for: entry, featureCount: xDimension, contextCount: thetaDimension, featureName: "x", contextName: "theta"))
+        case .nre:
+            return .classifier(try ClassifierOptions.configuration(for: entry, parameterCount: thetaDimension, dataCount: xDimension))
+        }
     }
 
     /// `variant` (a | b | c | bnre) and its constants, which only NRE takes.

@@ -4,16 +4,17 @@ import ILIInference
 /// The `simulator` key of an experiment: a built-in simulator by name, or any program.
 ///
 /// ```yaml
-/// simulator: two_moons                       # or gaussian_linear, ltu_toy, power_spectrum, gw_chirp, halo_cloud
+/// simulator: two_moons                       # or gaussian_linear, ltu_toy, power_spectrum, gw_chirp, halo_cloud, lotka_volterra, sir
 /// simulator: {name: gaussian_linear, dimension: 5}
 /// simulator: {exec: 'python3 simulate.py', workers: 2, batch_size: 100, timeout: 600}
+/// simulator: {exec: 'python3 simulate.py', x_width: 10}   # a fleet coordinator that does not run it
 /// ```
 public enum SimulatorSpecification: Sendable, Equatable {
     case builtIn(name: String, dimension: Int?)
     /// `settings.workers` and friends as configured; x's width is learned by a first probe.
     case exec(ExecSimulationBackend.Settings)
 
-    static let execKeys: Set<String> = ["exec", "workers", "batch_size", "timeout"]
+    static let execKeys: Set<String> = ["exec", "workers", "batch_size", "timeout", "x_width"]
 
     public static func parse(_ node: ConfigNode, baseDirectory: URL) throws -> SimulatorSpecification {
         if case .scalar = node.node {
@@ -33,7 +34,8 @@ public enum SimulatorSpecification: Sendable, Equatable {
             }
             return .exec(.init(command: command, directory: baseDirectory,
                                workers: try e.wholeNumber("workers", atLeast: 1) ?? ProcessInfo.processInfo.activeProcessorCount,
-                               batchSize: try e.wholeNumber("batch_size", atLeast: 1) ?? 100, timeout: timeout))
+                               batchSize: try e.wholeNumber("batch_size", atLeast: 1) ?? 100, timeout: timeout,
+                               xWidth: try e.wholeNumber("x_width", atLeast: 1)))
         }
         let b = try node.mapping(allowing: ["name", "dimension"])
         let name = try builtInName(try b.required("name"))

@@ -31,6 +31,9 @@ public final class ExperimentRunner {
     let prior: any Prior
     private var lease: ExperimentLease?
     private var proposals: [RoundID: RoundProposals] = [:]
+    /// The latest samples drawn at the observation, so that the next round simulates them
+    /// without sampling its proposal again.
+    private var latestObservationSamples: (posterior: PosteriorID, samples: Matrix<Double>)?
     private var runStarted = Date()
 
     /// What a run ended with.
@@ -103,6 +106,10 @@ public final class ExperimentRunner {
             var rng = RandomSource(seed: Seeds.derive(configuration.seed, "probe"))
             let thetas = prior.sample(3, rng: &rng).converted(to: Float.self).converted(to: Double.self)
             let xCount = try ExecSimulationBackend.probe(settings, thetas: (0..<thetas.rows).map { thetas.row($0) })
+            if let stated = settings.xWidth, stated != xCount {
+                throw ConfigError(.invalidValue, source: configuration.source, keyPath: "simulator.x_width",
+                                  "says x has \(stated) values, but `\(settings.command)` wrote \(xCount) per simulation")
+            }
             return ExecSimulationBackend(settings: settings, xCount: xCount)
         }
     }
@@ -233,6 +240,13 @@ public final class ExperimentRunner {
         }
     }
 
+    /// Whether a round after the first draws its θs from the previous posterior at the
+    /// observation (sequential NLE, NRE and atomic NPE).
+    var proposesFromPosterior: Bool {
+        let settings = configuration.rounds
+        return settings.strategy == .sequential && !(configuration.inference.method == .npe && settings.posteriorLoss == .truncated)
+    }
+
     /// The proposal a round's training θs are drawn from, and the one its test set is drawn
     /// from (the same, except for active rounds, whose test set comes from the posterior:
     /// the disagreement criterion would make it a biased test).
@@ -325,8 +339,13 @@ public final class ExperimentRunner {
                 continue
             }
             var rng = RandomSource(seed: Seeds.derive(configuration.seed, "theta-\(purpose.rawValue)", round.index, chunk))
-            let proposal = try proposals(for: round)
-            let theta = try (purpose == .training ? proposal.training : proposal.test).draw(range.count, rng: &rng)
+            let theta: Matrix<Double>
+            if chunk == 0, purpose == .training, case .posterior(let source) = try RegistryMapping.proposal(of: round) {
+                theta = try observationSamples(of: source, count: range.count)
+            } else {
+                let proposal = try proposals(for: round)
+                theta = try (purpose == .training ? proposal.training : proposal.test).draw(range.count, rng: &rng)
+            }
             // θ is stored as float32: simulate exactly what is stored.
             let tasks = range.enumerated().compactMap { i, index -> SimulationTask? in
                 stored.contains(index) ? nil : SimulationTask(
@@ -437,7 +456,7 @@ public final class ExperimentRunner {
         let archive = try RegistryArchives.archive(registry, id: posterior.id)
         try archive.write(to: directory, replacing: true)
         let model = observingWarnings(try archive.makePosterior(source: "posterior \(posterior.id)"), round: round.index)
-        try writeObservationSamples(model, round: round, directory: directory)
+        try writeObservationSamples(model, posterior: posterior.id, round: round, directory: directory)
         guard configuration.validation.simulations > 0 else {
             observer?.note("round \(round.index): validation is off (validation.simulations: 0), so the posterior is not judged")
             return
@@ -459,12 +478,46 @@ public final class ExperimentRunner {
         observer?.validated(round: round.index, posterior: posterior.id, verdict: report.verdict)
     }
 
-    /// At the observation, when there is one: 10,000 samples (`samples_xo.npy`) and their
-    /// corner plot (`corner_xo.svg`).
-    func writeObservationSamples(_ model: any Posterior, round: Round, directory: String) throws {
-        guard let observation = configuration.observation else { return }
-        var rng = RandomSource(seed: Seeds.derive(configuration.seed, "observation-samples", round.index))
-        let samples = try model.sample(10_000, observations: Matrix(rows: 1, cols: observation.count, observation), rng: &rng)
+    /// How many samples at the observation round `index` writes: 10,000, except a round
+    /// whose samples are the next round's θs (sequential rounds drawing from the posterior),
+    /// which draws as many as the next round simulates. sbi's sequential methods likewise
+    /// sample each round's proposal once.
+    func observationSampleCount(round index: Int) -> Int {
+        proposesFromPosterior && index < configuration.rounds.count - 1 ? configuration.rounds.simulationsPerRound : 10_000
+    }
+
+    /// `count` samples of a round's posterior at the observation, seeded by the round alone:
+    /// the same draws whether they are written as `samples_xo.npy` or, after a restart,
+    /// drawn again as the next round's first chunk of θs.
+    func observationSamples(_ model: any Posterior, posterior: PosteriorID, roundIndex: Int, count: Int) throws -> Matrix<Double> {
+        if let latest = latestObservationSamples, latest.posterior == posterior, latest.samples.rows == count { return latest.samples }
+        guard let observation = configuration.observation else {
+            throw RoundFailure("round \(roundIndex + 1) draws from a posterior at the observation, but the configuration has no observation")
+        }
+        var rng = RandomSource(seed: Seeds.derive(configuration.seed, "observation-samples", roundIndex))
+        let samples = try model.sample(count, observations: Matrix(rows: 1, cols: observation.count, observation), rng: &rng)
+        latestObservationSamples = (posterior, samples)
+        return samples
+    }
+
+    /// The samples at the observation of the round that registered `posterior`, as the next
+    /// round's first θs.
+    func observationSamples(of posterior: PosteriorID, count: Int) throws -> Matrix<Double> {
+        if let latest = latestObservationSamples, latest.posterior == posterior, latest.samples.rows == count { return latest.samples }
+        let registered = try registry.posterior(id: posterior)
+        guard let source = try registry.rounds(experiment: experiment.name).first(where: { $0.id == registered.round }) else {
+            throw RoundFailure("posterior \(posterior) belongs to no round of experiment \(experiment.name)")
+        }
+        let model = observingWarnings(try RegistryArchives.posterior(registry, id: posterior), round: source.index)
+        return try observationSamples(model, posterior: posterior, roundIndex: source.index, count: count)
+    }
+
+    /// At the observation, when there is one: samples (`samples_xo.npy`, see
+    /// `observationSampleCount`) and their corner plot (`corner_xo.svg`).
+    func writeObservationSamples(_ model: any Posterior, posterior: PosteriorID, round: Round, directory: String) throws {
+        guard configuration.observation != nil else { return }
+        let samples = try observationSamples(model, posterior: posterior, roundIndex: round.index,
+                                             count: observationSampleCount(round: round.index))
         try NPYFile.write(samples.converted(to: Float.self), to: (directory as NSString).appendingPathComponent("samples_xo.npy"))
         try CornerPlot(series: [.init(label: "posterior at x_o", samples: samples)],
                        title: "Round \(round.index) posterior at the observation")

@@ -8,7 +8,7 @@ public struct BuiltInSimulator: Sendable {
     /// The prior the simulator is usually paired with, used when a configuration has none.
     public let defaultPrior: PriorSpecification
 
-    public static let names = ["two_moons", "gaussian_linear", "ltu_toy", "power_spectrum", "gw_chirp", "halo_cloud"]
+    public static let names = ["two_moons", "gaussian_linear", "ltu_toy", "power_spectrum", "gw_chirp", "halo_cloud", "lotka_volterra", "sir"]
 
     /// The simulator called `name`; `dimension` sizes `gaussian_linear` (default 10).
     public static func named(_ name: String, dimension: Int? = nil) -> BuiltInSimulator? {
@@ -26,6 +26,10 @@ public struct BuiltInSimulator: Sendable {
             return BuiltInSimulator(name: name, simulator: ChirpSimulator(), defaultPrior: ChirpSimulator.prior)
         case "halo_cloud":
             return BuiltInSimulator(name: name, simulator: HaloCloudSimulator(), defaultPrior: HaloCloudSimulator.prior)
+        case "lotka_volterra":
+            return BuiltInSimulator(name: name, simulator: LotkaVolterra(), defaultPrior: LotkaVolterra.priorSpecification)
+        case "sir":
+            return BuiltInSimulator(name: name, simulator: SIREpidemic(), defaultPrior: SIREpidemic.priorSpecification)
         default:
             return nil
         }

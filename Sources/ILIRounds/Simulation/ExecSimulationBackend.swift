@@ -19,13 +19,17 @@ public final class ExecSimulationBackend: SimulationBackend {
         public var batchSize: Int
         /// Seconds one batch may take before its program is killed.
         public var timeout: Double
+        /// x's width as the configuration states it (`x_width`), for a coordinator that does
+        /// not run the program itself; otherwise a first probe learns it.
+        public var xWidth: Int?
 
-        public init(command: String, directory: URL, workers: Int, batchSize: Int, timeout: Double) {
+        public init(command: String, directory: URL, workers: Int, batchSize: Int, timeout: Double, xWidth: Int? = nil) {
             self.command = command
             self.directory = directory
             self.workers = workers
             self.batchSize = batchSize
             self.timeout = timeout
+            self.xWidth = xWidth
         }
     }
 
