@@ -49,20 +49,21 @@ public enum FileTrainer {
     public static func train(_ run: TrainConfiguration, data: SimulationDataset, replacing: Bool,
                              observer: (any TrainingObserver)? = nil) throws -> Outcome {
         let inference = run.inference
+        let posteriorLoss = inference.posteriorLoss.posteriorLoss(prior: run.prior)
         let trained: (members: [TrainedMember], weights: [Double])
         var searchRecords: [HyperparameterSearch.TrialRecord]?
         if let space = inference.search {
             let trials = try inference.searchTrials(thetaDimension: data.theta.cols, xDimension: data.x.cols,
                                                     seed: searchSeed(run.seed), training: run.training)
             let result = try HyperparameterSearch.run(trials.map(\.trial), space: space, estimators: trials.map(\.estimator),
-                                                      method: inference.method, ratio: inference.ratio, seed: run.seed,
-                                                      data: data, observer: observer)
+                                                      method: inference.method, ratio: inference.ratio, posteriorLoss: posteriorLoss,
+                                                      seed: run.seed, data: data, observer: observer)
             trained = (result.members, result.weights)
             searchRecords = result.records
         } else {
             let estimators = try inference.memberEstimators(thetaDimension: data.theta.cols, xDimension: data.x.cols)
             let jobs = EnsembleTraining.jobs(method: inference.method, estimators: estimators, ratio: inference.ratio,
-                                             training: run.training, seed: run.seed)
+                                             posteriorLoss: posteriorLoss, training: run.training, seed: run.seed)
             trained = try EnsembleTraining.train(jobs, data: data, observer: observer)
         }
         let experiment = URL(fileURLWithPath: run.outputDirectory).lastPathComponent

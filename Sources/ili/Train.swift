@@ -65,7 +65,11 @@ struct Train: ParsableCommand {
         let outcome = try FileTrainer.train(run, data: data, replacing: overwrite,
                                             observer: TrainingDisplay(display: display, method: run.method))
         display.finish()
-        let method = run.method == .nre ? "NRE-\(run.inference.ratio.variant.rawValue.uppercased())" : run.method.displayName
+        let method = switch run.method {
+        case .nre: "NRE-\(run.inference.ratio.variant.rawValue.uppercased())"
+        case .npe where run.inference.posteriorLoss.isBalanced: "BNPE"
+        default: run.method.displayName
+        }
         print("trained \(outcome.members.count) \(method) member(s) on \(outcome.simulations) simulations"
               + (outcome.droppedRows > 0 ? " (\(outcome.droppedRows) dropped: NaN or infinite)" : ""))
         let (scoreName, sign) = run.method == .nre ? ("loss", -1.0) : ("log-prob", 1.0)

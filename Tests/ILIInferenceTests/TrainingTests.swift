@@ -82,6 +82,30 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(summary.stoppedBecause, "max-epochs")
     }
 
+    /// With a validation score of its own, early stopping judges that score, not the
+    /// training one: training pulls w from 0 towards 10, the validation score prefers w = −1,
+    /// so it is best after the first epoch, training stops `stopAfterEpochs` later, and w
+    /// is restored to its value after that first epoch (Adam's first step: the learning rate).
+    func testEarlyStoppingJudgesTheValidationScoreWhenOneIsGiven() {
+        var rng = RandomSource(seed: 1)
+        let p = Parameter<Float>(Matrix(scalar: 0))
+        var settings = TrainingSettings()
+        settings.learningRate = 0.05
+        settings.stopAfterEpochs = 3
+        settings.maxEpochs = 50
+        let summary = Trainer(settings: settings).train(
+            parameters: [p], training: [0, 1, 2], validation: [3], rng: &rng,
+            score: { tape, _ in -(tape.read(p) - 10).square().mean() },
+            validationScore: Trainer.Score(rows: .independent) { tape, _ in -(tape.read(p) + 1).square().mean() },
+            progress: { _ in })
+        XCTAssertEqual(summary.bestEpoch, 1)
+        XCTAssertEqual(summary.epochs, 4)
+        XCTAssertEqual(summary.stoppedBecause, "converged")
+        XCTAssertEqual(Double(p.value.scalar), 0.05, accuracy: 1e-4)
+        XCTAssertEqual(summary.bestValidationScore, -(1.05 * 1.05), accuracy: 1e-4)
+        XCTAssertLessThan(summary.trainingCurve[0], -80, "the training curve records the training score")
+    }
+
     /// Same seed, same trained weights, bit for bit, whatever the number of row threads and
     /// whether ensemble members train side by side or one after another. The residual
     /// classifiers split their rows into 512-row chunks over the threads: NRE-B's 200 pairs

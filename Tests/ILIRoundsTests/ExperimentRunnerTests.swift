@@ -328,4 +328,44 @@ final class ExperimentRunnerTests: RoundsTestCase {
             XCTAssertTrue("\(error)".contains("continue_training"), "\(error)")
         }
     }
+
+    /// `loss: balanced` trains every round's members with the balanced loss against the
+    /// prior, truncated rounds included; rounds that draw θ from the posterior (and so train
+    /// with the atomic loss) refuse it when the configuration is read.
+    func testBalancedNPERunsTruncatedRoundsAndRefusesPosteriorProposals() throws {
+        let xo = Matrix<Double>(rows: 1, cols: 10) { _, t in 1.5 * sin(Double(t)) + 0.5 * Double(t * t) - Double(t) }
+        try NPYFile.write(xo, to: path("xo.npy"))
+        let config = try configuration("""
+            experiment: balanced
+            simulator: ltu_toy
+            inference: {method: npe, loss: balanced, balance_strength: 20, estimators: [{model: maf, hidden_features: 20, num_transforms: 2}]}
+            rounds: {strategy: sequential, count: 2, simulations_per_round: 400}
+            observation: xo.npy
+            train: {max_epochs: 5, batch_size: 100}
+            validation: {simulations: 30, samples: 100}
+            seed: 3
+            """, name: "balanced.yaml")
+        let runner = try ExperimentRunner.prepare(config)
+        XCTAssertEqual(try runner.run().roundsDone, 2)
+        let recorded = try runner.registry.rounds(experiment: "balanced")
+        XCTAssertEqual(recorded.map(\.strategy), ["prior", "truncated"])
+        for round in recorded {
+            for stored in try runner.registry.trainingJobs(round: round.id) {
+                XCTAssertEqual(try RegistryMapping.storedJob(stored).job.posteriorLoss, .balanced(strength: 20, prior: config.prior), "round \(round.index)")
+            }
+        }
+        runner.registry.close()
+        for (k, rounds) in ["{strategy: sequential, count: 2, proposal: atomic}",
+                            "{strategy: active, count: 2, candidates: 4}"].enumerated() {
+            XCTAssertThrowsError(try configuration("""
+                experiment: refused
+                simulator: ltu_toy
+                inference: {method: npe, loss: balanced, estimators: [{model: mdn, repeats: 2}]}
+                rounds: \(rounds)
+                observation: xo.npy
+                """, name: "refused\(k).yaml")) { error in
+                XCTAssertTrue("\(error)".contains("inference.loss: the balanced loss compares q(θ | x) with the prior"), "\(error)")
+            }
+        }
+    }
 }

@@ -125,6 +125,18 @@ final class TrainSampleCommandTests: ScratchDirectoryTestCase {
             (goodConfig.replacingOccurrences(of: "low: [-1, -1]", with: "low: [-1, 2]"), "prior.uniform: low[1] = 2.0 is not below high[1] = 1.0"),
             (goodConfig.replacingOccurrences(of: "batch_size: 100", with: "batch_size: 0"), "train.batch_size: must be at least 1"),
             (goodConfig.replacingOccurrences(of: "method: npe", with: "method: abc"), "inference.method: 'abc' is not one of"),
+            (goodConfig.replacingOccurrences(of: "method: npe", with: "method: npe\n  loss: bold"), "inference.loss: 'bold' is not one of: maximum_likelihood, balanced"),
+            (goodConfig.replacingOccurrences(of: "method: npe", with: "method: npe\n  balance_strength: 10"),
+             "inference.balance_strength: 'balance_strength' belongs to the balanced loss; add `loss: balanced`"),
+            (goodConfig.replacingOccurrences(of: "method: npe", with: "method: npe\n  loss: maximum_likelihood\n  balance_strength: 10"),
+             "inference.balance_strength: 'balance_strength' belongs to the balanced loss; this run's loss is maximum_likelihood"),
+            (goodConfig.replacingOccurrences(of: "method: npe", with: "method: npe\n  loss: balanced\n  balance_strength: -1"),
+             "inference.balance_strength: must be positive, got -1.0"),
+            (goodConfig.replacingOccurrences(of: "method: npe", with: "method: nle\n  loss: balanced"),
+             "inference.loss: only NPE takes 'loss'; this run's method is nle"),
+            (goodConfig.replacingOccurrences(of: "method: npe", with: "method: nre\n  loss: balanced"), "(NRE's balanced counterpart is `variant: bnre`)"),
+            (goodConfig.replacingOccurrences(of: "method: npe", with: "method: nle\n  balance_strength: 10"),
+             "inference.balance_strength: NRE (variant bnre) and NPE (loss balanced) take 'balance_strength'; this run's method is nle"),
         ]
         for (k, (config, expected)) in cases.enumerated() {
             let file = try writeConfig(config, name: "bad\(k).yaml")
@@ -133,6 +145,20 @@ final class TrainSampleCommandTests: ScratchDirectoryTestCase {
             XCTAssertTrue(result.stderr.contains(expected) && result.stderr.contains("bad\(k).yaml"),
                           "expected '\(expected)' in: \(result.stderr)")
         }
+    }
+
+    /// `loss: balanced` trains balanced NPE members (BNPE) and says so; the directory they
+    /// write is an ordinary NPE posterior, sampled like any other.
+    func testBalancedLossTrainsBNPEMembers() throws {
+        let config = goodConfig.replacingOccurrences(of: "method: npe", with: "method: npe\n  loss: balanced\n  balance_strength: 50")
+        let train = try BinaryRunner.run(["train", try writeConfig(config), "--quiet"])
+        XCTAssertEqual(train.status, 0, train.stdout + train.stderr)
+        XCTAssertTrue(train.stdout.contains("trained 3 BNPE member(s) on 999 simulations"), train.stdout)
+        XCTAssertTrue(train.stdout.contains("best validation log-prob"), train.stdout)
+        let sample = try BinaryRunner.run(["sample", "--posterior", path("runs/small"), "--obs", path("obs.npy"),
+                                           "--num-samples", "200", "--out", path("b.npy"), "--seed", "4"])
+        XCTAssertEqual(sample.status, 0, sample.stdout + sample.stderr)
+        XCTAssertEqual(try NPYFile.read(path("b.npy")).shape, [200, 2])
     }
 
     func testSampleRejectsAWrongObservationWidth() throws {

@@ -1,12 +1,14 @@
 import Foundation
 import ILINets
 
-/// The `inference` key of a configuration: the method, the ensemble's estimators, NRE's
-/// loss and the MCMC sampler. Shared by `ili train` and `ili run` configurations.
+/// The `inference` key of a configuration: the method, the ensemble's estimators, NPE's
+/// and NRE's losses and the MCMC sampler. Shared by `ili train` and `ili run` configurations.
 ///
 /// ```yaml
 /// inference:
 ///   method: npe
+///   loss: balanced            # or maximum_likelihood (the default)
+///   balance_strength: 100
 ///   estimators:
 ///     - {model: maf, hidden_features: 50, num_transforms: 5}
 ///     - {model: nsf, num_bins: 10, repeats: 2}
@@ -16,6 +18,8 @@ public struct InferenceSpecification {
     public var estimators: [EstimatorEntry]
     /// NRE's loss and its constants (`variant` and friends); unused by NPE and NLE.
     public var ratio: RatioEstimationSettings
+    /// NPE's loss (`loss`, `balance_strength`); maximum likelihood for NLE and NRE.
+    public var posteriorLoss: PosteriorLossChoice
     /// How NLE and NRE posteriors are sampled (`sampler`).
     public var sampler: SamplerSettings
     /// Where the specification was read, for errors found later (e.g. once x's width is known).
@@ -32,8 +36,28 @@ public struct InferenceSpecification {
         public var keyPath: String
     }
 
+    /// How NPE's densities are trained, as a configuration chooses it.
+    public enum PosteriorLossChoice: Equatable, Sendable {
+        /// `loss: maximum_likelihood` (the default): −log q(θ | x).
+        case maximumLikelihood
+        /// `loss: balanced` (BNPE) with λ = `balance_strength`.
+        case balanced(strength: Double)
+
+        static let names = ["maximum_likelihood", "balanced"]
+
+        /// The members' loss in a run whose θs are drawn from `prior` (the balance's reference).
+        public func posteriorLoss(prior: PriorSpecification) -> PosteriorLoss {
+            switch self {
+            case .maximumLikelihood: return .maximumLikelihood
+            case .balanced(let strength): return .balanced(strength: strength, prior: prior)
+            }
+        }
+
+        public var isBalanced: Bool { self != .maximumLikelihood }
+    }
+
     static let ratioKeys: Set<String> = ["variant", "num_atoms", "num_classes", "gamma", "balance_strength"]
-    static let keys: Set<String> = ratioKeys.union(["method", "estimators", "sampler", "search"])
+    static let keys: Set<String> = ratioKeys.union(["method", "estimators", "sampler", "search", "loss"])
 
     /// Reads `node` for a prior of `parameterCount` parameters.
     public static func parse(_ node: ConfigNode, parameterCount: Int) throws -> InferenceSpecification {
@@ -41,6 +65,7 @@ public struct InferenceSpecification {
         let methodNode = try inference.required("method")
         let method = InferenceMethod(rawValue: try methodNode.choice(InferenceMethod.allCases.map(\.rawValue)))!
         let ratio = try parseRatio(inference, method: method)
+        let posteriorLoss = try parsePosteriorLoss(inference, method: method)
         let sampler = try parseSampler(inference.optional("sampler"), method: method, parameterCount: parameterCount)
         var search: SearchSpace?
         if let searchNode = inference.optional("search") {
@@ -60,8 +85,8 @@ public struct InferenceSpecification {
             if repeats < 1 { throw try m.required("repeats").error(.invalidValue, "repeats must be at least 1") }
             return EstimatorEntry(model: model, repeats: repeats, options: m, keyPath: node.keyPath)
         }
-        let specification = InferenceSpecification(method: method, estimators: estimators, ratio: ratio, sampler: sampler, node: node,
-                                                   search: search)
+        let specification = InferenceSpecification(method: method, estimators: estimators, ratio: ratio, posteriorLoss: posteriorLoss,
+                                                   sampler: sampler, node: node, search: search)
         if method == .nre && ratio.variant == .b && specification.memberCount > 1 {
             throw try inference.required("estimators").error(.invalidValue, """
                 \(specification.memberCount) members with NRE-B: its classifiers learn the ratio only up to a function of x \
@@ -114,9 +139,11 @@ public struct InferenceSpecification {
     static func parseRatio(_ inference: ConfigMapping, method: InferenceMethod) throws -> RatioEstimationSettings {
         var ratio = RatioEstimationSettings()
         if method != .nre {
-            for key in ratioKeys.sorted() {
+            // NPE's balanced loss takes balance_strength too (`parsePosteriorLoss`).
+            for key in ratioKeys.sorted() where !(method == .npe && key == "balance_strength") {
                 if let n = inference.optional(key) {
-                    throw n.error(.invalidValue, "only NRE takes '\(key)'; this run's method is \(method.rawValue)")
+                    let takers = key == "balance_strength" ? "NRE (variant bnre) and NPE (loss balanced) take" : "only NRE takes"
+                    throw n.error(.invalidValue, "\(takers) '\(key)'; this run's method is \(method.rawValue)")
                 }
             }
             return ratio
@@ -141,6 +168,37 @@ public struct InferenceSpecification {
         if let v = try positive("gamma") { ratio.gamma = v }
         if let v = try positive("balance_strength") { ratio.balanceStrength = v }
         return ratio
+    }
+
+    /// `loss` (maximum_likelihood | balanced) and the balanced loss's `balance_strength`,
+    /// which only NPE takes.
+    static func parsePosteriorLoss(_ inference: ConfigMapping, method: InferenceMethod) throws -> PosteriorLossChoice {
+        guard let node = inference.optional("loss") else {
+            if method == .npe, let n = inference.optional("balance_strength") {
+                throw n.error(.invalidValue, "'balance_strength' belongs to the balanced loss; add `loss: balanced` (this run's NPE loss is maximum_likelihood)")
+            }
+            return .maximumLikelihood
+        }
+        guard method == .npe else {
+            let counterpart = method == .nre ? " (NRE's balanced counterpart is `variant: bnre`)" : ""
+            throw node.error(.invalidValue, "only NPE takes 'loss'; this run's method is \(method.rawValue)\(counterpart)")
+        }
+        switch try node.choice(PosteriorLossChoice.names) {
+        case "balanced":
+            // BNRE's λ, which the balancing paper uses for both.
+            var strength = RatioEstimationSettings().balanceStrength
+            if let n = inference.optional("balance_strength") {
+                let v = try n.double()
+                if !(v > 0 && v.isFinite) { throw n.error(.invalidValue, "must be positive, got \(v)") }
+                strength = v
+            }
+            return .balanced(strength: strength)
+        default:
+            if let n = inference.optional("balance_strength") {
+                throw n.error(.invalidValue, "'balance_strength' belongs to the balanced loss; this run's loss is maximum_likelihood")
+            }
+            return .maximumLikelihood
+        }
     }
 
     /// `sampler: {method, chains, warmup, thin, oversampling, max_draws_per_chain}` for NLE and NRE posteriors.

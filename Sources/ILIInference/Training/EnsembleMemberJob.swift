@@ -48,6 +48,13 @@ public enum PosteriorLoss: Codable, Sendable, Equatable {
     /// The atomic (APT) loss: each x picks its θ among `atoms` θs of the batch by
     /// q(θ | x)/p(θ), which learns the posterior whatever proposal drew the θs.
     case atomic(atoms: Int, prior: PriorSpecification)
+    /// Balanced NPE (BNPE): −log q(θ | x) plus `strength` (λ) times the squared imbalance
+    /// of the classifier σ(log q(θ | x) − log p(θ)) of `BalancedPosteriorLoss`, with p this
+    /// prior. It needs θ drawn from the prior (or from the prior truncated to a region, where
+    /// the balance is still taken against p); the result is a deliberately conservative
+    /// posterior. Early stopping and ensemble weights use the validation log-probability
+    /// alone, so a balanced member's score is comparable with a maximum-likelihood one's.
+    case balanced(strength: Double, prior: PriorSpecification)
 }
 
 /// Training one member of an ensemble, complete enough that any process holding the same
@@ -112,6 +119,10 @@ public struct EnsembleMemberJob: Codable, Sendable, Equatable {
             guard method == .npe else { throw fail("the atomic posterior loss is for NPE") }
             guard atoms >= 2 else { throw fail("the atomic loss needs at least 2 atoms, got \(atoms)") }
         }
+        if case .balanced(let strength, _) = posteriorLoss {
+            guard method == .npe else { throw fail("the balanced posterior loss is for NPE (NRE's is variant bnre)") }
+            guard strength > 0, strength.isFinite else { throw fail("the balanced loss needs a positive strength, got \(strength)") }
+        }
     }
 
     /// Trains this member on `data` (every member of the ensemble must be given the same
@@ -129,9 +140,11 @@ public struct EnsembleMemberJob: Codable, Sendable, Equatable {
         let trainingRows = plan.training
         let model: TrainedModel
         let score: (Tape<Float>, [Int]) -> Variable<Float>
-        // Log-probabilities are per row, so a batch may be split over threads; atomic and
-        // contrastive losses compare rows of one batch and see it whole.
+        // Log-probabilities are per row, so a batch may be split over threads; atomic,
+        // balanced and contrastive losses compare rows of one batch and see it whole.
         var scoreRows = Trainer.ScoreRows.coupled
+        // Set when early stopping judges something else than the training score.
+        var validationScore: Trainer.Score?
         switch estimator {
         case .density(let configuration):
             let (features, context) = method == .nle ? (data.x, data.theta) : (data.theta, data.x)
@@ -146,12 +159,13 @@ public struct EnsembleMemberJob: Codable, Sendable, Equatable {
                 estimator.fitStandardization(features: features.rows(at: trainingRows), context: context.rows(at: trainingRows))
             }
             model = .density(estimator)
+            let logProb = { (tape: Tape<Float>, rows: [Int]) -> Variable<Float> in
+                estimator.logProb(tape.constant(features.rows(at: rows)), context: tape.constant(context.rows(at: rows))).mean()
+            }
             switch posteriorLoss {
             case .maximumLikelihood:
                 scoreRows = .independent
-                score = { tape, rows in
-                    estimator.logProb(tape.constant(features.rows(at: rows)), context: tape.constant(context.rows(at: rows))).mean()
-                }
+                score = logProb
             case .atomic(let atoms, let priorSpecification):
                 let prior = try priorSpecification.makePrior(source: "the atomic loss's prior")
                 let logPrior = prior.logProb(data.theta.converted(to: Double.self)).map(Float.init)
@@ -159,6 +173,16 @@ public struct EnsembleMemberJob: Codable, Sendable, Equatable {
                     -AtomicPosteriorLoss.loss(estimator, theta: data.theta, x: data.x, logPrior: logPrior,
                                               rows: rows, atoms: atoms, tape: tape)
                 }
+            case .balanced(let strength, let priorSpecification):
+                let prior = try priorSpecification.makePrior(source: "the balanced loss's prior")
+                let logPrior = prior.logProb(data.theta.converted(to: Double.self)).map(Float.init)
+                score = { tape, rows in
+                    -BalancedPosteriorLoss.loss(estimator, theta: data.theta, x: data.x, logPrior: logPrior,
+                                                rows: rows, strength: strength, tape: tape)
+                }
+                // The held-out log-probability, as for maximum likelihood: the penalty would
+                // make the scores of balanced and plain members incomparable as ensemble weights.
+                validationScore = Trainer.Score(rows: .independent, score: logProb)
             }
         case .classifier(let configuration):
             let classifier: RatioClassifier<Float>
@@ -180,7 +204,7 @@ public struct EnsembleMemberJob: Codable, Sendable, Equatable {
         let (member, label) = (member, label)
         let summary = try Trainer(settings: training).train(
             parameters: model.parameters, training: trainingRows, validation: plan.validation, rng: &rng, rows: scoreRows, score: score,
-            progress: { report in try observer?.epochFinished(member: member, label: label, report) })
+            validationScore: validationScore, progress: { report in try observer?.epochFinished(member: member, label: label, report) })
         observer?.memberFinished(member: member, label: label, summary)
         return TrainedMember(job: self, model: model, summary: summary)
     }

@@ -39,6 +39,10 @@ public struct TrainingSummary: Codable, Sendable, Equatable {
 /// parameters in chunk order, so the result is the same bits at any thread count. A score
 /// that compares rows of the batch with each other (atomic losses, classifiers' contrastive
 /// atoms) must see the whole batch: `rows: .coupled` records it on one tape.
+///
+/// Early stopping, and the summary's validation curve and best score, use `score` on the
+/// held-out rows unless `validationScore` gives another (balanced NPE trains on a penalised
+/// loss but is judged on its held-out log-probability).
 public struct Trainer {
     public var settings: TrainingSettings
 
@@ -48,6 +52,17 @@ public struct Trainer {
         case independent
         /// The score of a row depends on other rows of its batch.
         case coupled
+    }
+
+    /// A score with how its rows may be evaluated.
+    public struct Score {
+        public var rows: ScoreRows
+        public var score: (Tape<Float>, [Int]) -> Variable<Float>
+
+        public init(rows: ScoreRows, score: @escaping (Tape<Float>, [Int]) -> Variable<Float>) {
+            self.rows = rows
+            self.score = score
+        }
     }
 
     /// Rows per chunk of an independent-rows score. Fixed, not derived from the thread
@@ -65,6 +80,7 @@ public struct Trainer {
         rng: inout RandomSource,
         rows: ScoreRows = .coupled,
         score: (Tape<Float>, [Int]) -> Variable<Float>,
+        validationScore: Score? = nil,
         progress: (EpochReport) throws -> Void
     ) rethrows -> TrainingSummary {
         precondition(!training.isEmpty, "training needs at least one row")
@@ -107,20 +123,24 @@ public struct Trainer {
                 adam.step()
             }
             let trainingScore = total / Double(order.count)
-            let validationScore = rows == .coupled
-                ? evaluate(held, tape: validationTape, score: score)
-                : evaluateInChunks(held, tapes: &validationTapes, score: score)
+            let heldScore: Double
+            switch (validationScore, rows) {
+            case (let other?, _) where other.rows == .coupled: heldScore = evaluate(held, tape: validationTape, score: other.score)
+            case (let other?, _): heldScore = evaluateInChunks(held, tapes: &validationTapes, score: other.score)
+            case (nil, .coupled): heldScore = evaluate(held, tape: validationTape, score: score)
+            case (nil, .independent): heldScore = evaluateInChunks(held, tapes: &validationTapes, score: score)
+            }
             trainingCurve.append(trainingScore)
-            validationCurve.append(validationScore)
-            if validationScore > best {
-                best = validationScore
+            validationCurve.append(heldScore)
+            if heldScore > best {
+                best = heldScore
                 bestEpoch = epoch
                 bestState = parameters.map(\.value)
                 sinceBest = 0
             } else {
                 sinceBest += 1
             }
-            try progress(EpochReport(epoch: epoch, trainingScore: trainingScore, validationScore: validationScore,
+            try progress(EpochReport(epoch: epoch, trainingScore: trainingScore, validationScore: heldScore,
                                  bestValidationScore: best, epochsSinceBest: sinceBest,
                                  elapsedSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
             if sinceBest >= settings.stopAfterEpochs { break }

@@ -71,6 +71,13 @@ public struct ExperimentConfiguration {
         let inference = try InferenceSpecification.parse(try top.required("inference"), parameterCount: parameterCount)
         let training = try TrainingSettings.parse(top.optional("train"))
         let rounds = try RoundSettings.parse(top.optional("rounds"), method: inference.method, memberCount: inference.memberCount)
+        if inference.posteriorLoss.isBalanced && rounds.strategy != .amortized && rounds.posteriorLoss == .atomic {
+            throw try inference.node.mapping().required("loss").error(.invalidValue, """
+                the balanced loss compares q(θ | x) with the prior, so its θs must come from the prior (or the prior \
+                truncated: rounds.proposal: truncated); \(rounds.strategy == .active ? "active rounds draw" : "rounds.proposal: atomic draws") \
+                θ from the posterior and trains with the atomic loss
+                """)
+        }
         if inference.method == .nre && training.batchSize < 2 {
             throw (top.optional("train") ?? root).error(.invalidValue, "NRE contrasts each row with other rows of its batch; train.batch_size must be at least 2")
         }

@@ -385,7 +385,8 @@ public final class ExperimentRunner {
     func memberJobs(for round: Round) throws -> [EnsembleMemberJob] {
         let inference = configuration.inference
         let estimators = try inference.memberEstimators(thetaDimension: experiment.thetaDimension, xDimension: experiment.xCount)
-        var loss = PosteriorLoss.maximumLikelihood
+        // The balanced loss's reference density is the prior in every round, truncated or not.
+        var loss = inference.posteriorLoss.posteriorLoss(prior: configuration.prior)
         if inference.method == .npe, configuration.rounds.posteriorLoss == .atomic, configuration.rounds.strategy != .amortized,
            try registry.rounds(experiment: experiment.name).contains(where: { $0.index <= round.index && $0.strategy != "prior" }) {
             // Once any round's θs came from a posterior, the atomic loss corrects for it.
