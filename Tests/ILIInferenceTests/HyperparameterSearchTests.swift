@@ -39,6 +39,25 @@ final class HyperparameterSearchTests: XCTestCase {
         XCTAssertThrowsError(try unknown.memberEstimators(thetaDimension: 2, xDimension: 2))
     }
 
+    /// A configuration naming no estimators gets the measured default set (NPE) or sbi's (NLE, NRE).
+    func testNoEstimatorsMeansTheDefaults() throws {
+        let npe = try specification("{method: npe}").memberEstimators(thetaDimension: 2, xDimension: 3)
+        XCTAssertEqual(npe.count, 2)
+        for member in npe {
+            guard case .density(let c) = member else { return XCTFail("a density") }
+            XCTAssertEqual(c.kind, .nsf)
+        }
+        guard case .density(let nle) = try specification("{method: nle}").memberEstimators(thetaDimension: 2, xDimension: 3).first else {
+            return XCTFail("a density")
+        }
+        XCTAssertEqual(nle.kind, .maf)
+        XCTAssertEqual(nle.featureCount, 3, "NLE models x")
+        XCTAssertEqual(try specification("{method: nre}").memberEstimators(thetaDimension: 2, xDimension: 3).count, 1)
+        XCTAssertThrowsError(try specification("{method: npe, estimators: []}")) { error in
+            XCTAssertEqual((error as? ConfigError)?.keyPath, "estimators")
+        }
+    }
+
     func testGridAndRandomTrials() throws {
         let grid = try specification("{method: npe, search: {strategy: grid, keep: 2, space: {model: [maf, nsf], hidden_features: [20, 30, 40], batch_size: 64}}}")
         let trials = try grid.searchTrials(thetaDimension: 2, xDimension: 2, seed: 1, training: TrainingSettings())
