@@ -4,7 +4,7 @@ import ILIInference
 /// Writes simulations of a reference task and exact posterior samples, for benchmarks
 /// that feed the same files to ili and to the Python peers.
 ///
-/// Two moons and Gaussian linear draw their reference samples here; for the SBI
+/// Two moons, Gaussian linear and the LtU toy draw their reference samples here; for the SBI
 /// benchmark's Lotka–Volterra and SIR tasks the observations and reference samples are the
 /// benchmark's own, read from `--sbibm-files` (see `Benchmarks/sbibm/fetch.sh`), and only
 /// the simulations are ili's.
@@ -14,7 +14,7 @@ struct TaskData: ParsableCommand {
         abstract: "Write θ.npy and x.npy of a reference task, and exact posterior samples at given observations."
     )
 
-    @Argument(help: "two-moons, gaussian-linear, lotka-volterra or sir.") var task: String
+    @Argument(help: "two-moons, gaussian-linear, ltu-toy, lotka-volterra or sir.") var task: String
     @Option(help: "Number of simulations.") var count = 10_000
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Output directory (must exist).") var out: String
@@ -35,6 +35,7 @@ struct TaskData: ParsableCommand {
         switch task {
         case "two-moons": reference = TwoMoons()
         case "gaussian-linear": reference = GaussianLinear()
+        case "ltu-toy": reference = LtUToy()
         default: throw ValidationError("unknown task \(task)")
         }
         var rng = RandomSource(seed: seed)
