@@ -49,4 +49,46 @@ final class TaskTests: XCTestCase {
         for i in 0..<theta.rows { noise += (xs[i, 0] - theta[i, 0]) * (xs[i, 0] - theta[i, 0]) }
         XCTAssertEqual(noise / 20_000, 0.1, accuracy: 0.005)
     }
+
+    /// LtU-ILI's toy: the reference posterior is the Gaussian with precision AᵀA around the
+    /// least-squares θ, truncated to the unit cube. At a noise-free x its mean is the true θ,
+    /// and its covariance inverts AᵀA; near a face of the cube every sample stays inside.
+    func testLtUToyReferencePosteriorIsTheTruncatedGaussian() throws {
+        let task = LtUToy()
+        let times = LtUToy.times
+        func noiseFree(_ theta: [Double]) -> [Double] {
+            times.map { t in 3 * theta[0] * Double.sin(t) + theta[1] * t * t - 2 * theta[2] * t }
+        }
+        var rng = RandomSource(seed: 3)
+        let n = 20_000
+        let s = try task.referencePosterior(n, observation: noiseFree([0.5, 0.5, 0.5]), rng: &rng)
+        XCTAssertTrue(task.prior.contains(s).allSatisfy { $0 })
+        var mean = [0.0, 0.0, 0.0]
+        for i in 0..<n { for j in 0..<3 { mean[j] += s[i, j] / Double(n) } }
+        // Posterior standard deviations are about 0.17, 0.034 and 0.12: the truth is within 5 standard errors.
+        for j in 0..<3 {
+            let sd = ((0..<n).reduce(0.0) { $0 + (s[$1, j] - mean[j]) * (s[$1, j] - mean[j]) } / Double(n - 1)).squareRoot()
+            XCTAssertEqual(mean[j], 0.5, accuracy: 5 * sd / Double(n).squareRoot(), "θ\(j)")
+        }
+        // Whitened by the precision AᵀA = L Lᵀ, w = Lᵀ(θ − mean) has identity covariance (the
+        // truncation, 3 standard deviations out, and sampling noise move it by about 0.02).
+        var precision = Matrix<Double>(rows: 3, cols: 3, repeating: 0)
+        for t in times {
+            let a = [3 * Double.sin(t), t * t, -2 * t]
+            for j in 0..<3 { for k in 0..<3 { precision[j, k] += a[j] * a[k] } }
+        }
+        let l = try Cholesky.lowerFactor(of: precision)
+        var whitened = Matrix<Double>(rows: 3, cols: 3, repeating: 0)
+        for i in 0..<n {
+            let w = (0..<3).map { j in (0..<3).reduce(0.0) { $0 + l[$1, j] * (s[i, $1] - mean[$1]) } }
+            for j in 0..<3 { for k in 0..<3 { whitened[j, k] += w[j] * w[k] / Double(n - 1) } }
+        }
+        for j in 0..<3 {
+            for k in 0..<3 { XCTAssertEqual(whitened[j, k], j == k ? 1 : 0, accuracy: 0.06, "whitened covariance [\(j), \(k)]") }
+        }
+        // θ₀ = 0.05 puts 38% of the untruncated Gaussian below 0: no sample may be there.
+        let edge = try task.referencePosterior(5_000, observation: noiseFree([0.05, 0.5, 0.5]), rng: &rng)
+        XCTAssertTrue(task.prior.contains(edge).allSatisfy { $0 })
+        XCTAssertLessThan((0..<edge.rows).map { edge[$0, 0] }.min()!, 0.02)
+    }
 }
