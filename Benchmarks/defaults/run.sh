@@ -19,11 +19,12 @@
 # By default the members are trained once per task and seed, as the largest set
 # [maf, maf, nsf, nsf] in one `ili train`, and each set is assembled from them: its
 # members' weight files with the weights `ili train` gives (the softmax of their best
-# validation log-probability). Every member trains on the same seeded split with its own
-# seeded initialisation, as in an `ili train` of that set, so this costs four trainings per
-# task and seed instead of ten; a set's training time is the sum of its members' seconds
-# (ILI_THREADS=1 trains members one after another). --per-set trains every set with its
-# own `ili train` instead, and times it by the wall clock.
+# validation log-probability), so four trainings per task and seed replace ten. Every
+# member trains on the split drawn from the seed with the seed's k-th member seed
+# (EnsembleSplit): `maf` is exactly what `ili train` writes for that set, and the others
+# differ from their own `ili train` only in which member seeds their members drew. A set's
+# training time is the sum of its members' seconds (ILI_THREADS=1 trains members one after
+# another). --per-set trains every set with its own `ili train` instead, timed by the clock.
 #
 # Rows go to DIR/rows.tsv (--keep DIR; a temporary directory otherwise); with --keep, a
 # task, seed and set already in rows.tsv is skipped, so runs with more seeds or sets add
