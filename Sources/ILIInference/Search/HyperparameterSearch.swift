@@ -46,10 +46,8 @@ public enum HyperparameterSearch {
             return EnsembleMemberJob(method: method, estimator: estimators[t], ratio: ratio, posteriorLoss: posteriorLoss,
                                      training: training, seed: seed, member: t, memberCount: n)
         }
+        // Every trial is checked before any trains.
         for t in 0..<n { try job(t, epochs: nil).validate(thetaDimension: data.theta.cols, xDimension: data.x.cols) }
-        let split = EnsembleSplit(rows: data.count, members: n, validationFraction: trials[0].training.validationFraction, seed: seed)
-        observer?.trainingStarted(members: (0..<n).map { job($0, epochs: nil).label }, trainingCount: split.training.count,
-                                  validationCount: split.validation.count, droppedRows: data.droppedRows)
 
         var latest: [Int: TrainedMember] = [:]
         var records = trials.map { TrialRecord(index: $0.index, choices: $0.choices, scores: [], epochs: 0, seconds: 0) }
@@ -59,15 +57,11 @@ public enum HyperparameterSearch {
         var rung = 0
 
         /// Trains `indices` for at most `epochs` more epochs (nil: until they converge), each
-        /// continuing its latest network.
+        /// continuing its latest network, side by side as an ensemble's members train.
         func trainRung(_ indices: [Int], epochs: Int?) throws {
-            let sideBySide = max(1, min(indices.count, RowParallelism.width))
-            let threadsPerTrial = max(1, RowParallelism.width / sideBySide)
-            let starts = TrialNetworks(indices.map { latest[$0]?.model })
-            let jobs = indices.map { job($0, epochs: epochs) }
-            let trained = try runJobs(indices.count, threads: sideBySide) { k -> TrainedMember in
-                try RowParallelism.withWidth(threadsPerTrial) { try jobs[k].train(on: data, startingFrom: starts.networks[k], observer: observer) }
-            }
+            guard !indices.isEmpty else { return }
+            let trained = try EnsembleTraining.train(indices.map { job($0, epochs: epochs) }, data: data,
+                                                     startingFrom: latest.compactMapValues { $0.model }, observer: observer).members
             for (k, t) in indices.enumerated() {
                 let member = trained[k]
                 records[t].epochs += member.summary.epochs
@@ -107,10 +101,4 @@ public enum HyperparameterSearch {
         let weights = DensityEnsemble.weights(fromValidationScores: kept.map { records[$0].finalScore })
         return Result(records: records, members: members, weights: weights)
     }
-}
-
-/// The networks trials continue from, one per job slot: each thread reads and trains only its own.
-private struct TrialNetworks: @unchecked Sendable {
-    let networks: [TrainedModel?]
-    init(_ networks: [TrainedModel?]) { self.networks = networks }
 }

@@ -232,12 +232,9 @@ public final class ExperimentRunner {
             return .prior
         }
         let source = try posteriorOf(round: latest).id
-        switch (settings.strategy, configuration.inference.method) {
-        case (.active, _): return .active(posterior: source, candidates: settings.candidatesPerSimulation)
-        case (.sequential, .npe) where settings.posteriorLoss == .truncated:
-            return .truncatedPrior(posterior: source, quantile: settings.truncationQuantile)
-        default: return .posterior(posterior: source)
-        }
+        if settings.strategy == .active { return .active(posterior: source, candidates: settings.candidatesPerSimulation) }
+        return proposesFromPosterior ? .posterior(posterior: source)
+            : .truncatedPrior(posterior: source, quantile: settings.truncationQuantile)
     }
 
     /// Whether a round after the first draws its θs from the previous posterior at the
