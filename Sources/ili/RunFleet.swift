@@ -18,6 +18,8 @@ struct RunFleetOptions: ParsableArguments {
     @Option(help: "θ rows per task message.") var batchSize = 100
     @Option(help: "Seconds a task batch may be out before another worker gets it.") var taskTimeout = 600.0
     @Option(help: "Seconds between heartbeats; a worker silent for 10 of them is taken for gone.") var heartbeat = 1.0
+    @Option(help: ArgumentHelp("Hand out no task before this many simulator workers (local ones included) have joined, so that a fleet started together shares the first round.", valueName: "n"))
+    var waitForSimulators = 1
 
     var enabled: Bool { !endpoints.isEmpty }
 }
@@ -33,8 +35,8 @@ final class FleetSetup {
 
     init(_ options: RunFleetOptions, configuration: ExperimentConfiguration, display: TerminalDisplay) throws {
         guard options.localWorkers >= 0 else { throw ValidationError("--local-workers must be 0 or more") }
-        guard options.batchSize >= 1, options.taskTimeout > 0, options.heartbeat > 0 else {
-            throw ValidationError("--batch-size, --task-timeout and --heartbeat must be positive")
+        guard options.batchSize >= 1, options.taskTimeout > 0, options.heartbeat > 0, options.waitForSimulators >= 1 else {
+            throw ValidationError("--batch-size, --task-timeout, --heartbeat and --wait-for-simulators must be positive")
         }
         var security: CurveServerSecurity?
         switch (options.key, options.allowedKeys) {
@@ -60,6 +62,7 @@ final class FleetSetup {
         settings.taskTimeout = options.taskTimeout
         settings.heartbeatInterval = options.heartbeat
         settings.workerTimeout = 10 * options.heartbeat
+        settings.simulatorsBeforeDispatch = options.waitForSimulators
         let observer = FleetDisplay(display: display)
         coordinator = FleetCoordinator(transport: transport, experiment: experiment, settings: settings, observer: observer)
         coordinator.start()
@@ -70,7 +73,8 @@ final class FleetSetup {
         }
         training = FleetTrainingBackend(coordinator: coordinator, registry: try Registry(url: configuration.registry),
                                         worker: "ili-run@\(ProcessInfo.processInfo.hostName):\(getpid())")
-        display.note("serving workers at \(shown.joined(separator: ", "))\(security == nil ? "" : " (CURVE)"); \(options.localWorkers) local simulator thread(s)")
+        display.note("serving workers at \(shown.joined(separator: ", "))\(security == nil ? "" : " (CURVE)"); \(options.localWorkers) local simulator thread(s)"
+                     + (options.waitForSimulators > 1 ? "; tasks wait for \(options.waitForSimulators) simulators to join" : ""))
 
         let simulate: SimulatorWorker.Simulate
         switch configuration.simulator {
@@ -91,12 +95,17 @@ final class FleetSetup {
         statusTimer = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
         let meter = RateMeter()
         let coordinator = self.coordinator
+        let waitFor = options.waitForSimulators
         statusTimer.schedule(deadline: .now() + 1, repeating: 1)
         statusTimer.setEventHandler {
             let s = coordinator.status()
             let rate = meter.rate(total: s.committed)
             let workers = FleetWorkerKind.allCases.map { "\(s.workers[$0] ?? 0) \($0.rawValue)s" }.joined(separator: ", ")
             let rejected = s.counters.rejected.values.reduce(0, +)
+            if s.simulatorsJoined < waitFor {
+                display.update("fleet", "[fleet] \(workers) · waiting for \(waitFor) simulators to join before handing out tasks (\(s.simulatorsJoined) so far)", plain: false)
+                return
+            }
             display.update("fleet", String(format: "[fleet] %@ · %.0f pairs/s committed · %d tasks in flight, %d waiting · %d duplicates dropped, %d bad messages",
                                            workers, rate, s.inFlightTasks, max(0, s.outstandingTasks - s.inFlightTasks),
                                            s.counters.duplicatesDropped, rejected), plain: false)

@@ -232,6 +232,28 @@ final class CoordinatorStateMachineTests: XCTestCase {
         XCTAssertEqual(sentTasks(actions).count, 0)
     }
 
+    func testTasksWaitUntilEnoughSimulatorsHaveJoinedThenEveryOneGetsSome() {
+        var settings = machine.settings
+        settings.simulatorsBeforeDispatch = 2
+        machine = CoordinatorStateMachine(experiment: experiment, settings: settings)
+        hello(t, kind: .trainer)
+        hello(a, credit: 4)
+        XCTAssertTrue(sentTasks(handle(.submit(tasks(100)))).isEmpty, "one simulator of two: nothing goes out")
+        now = 1
+        XCTAssertTrue(sentTasks(handle(.tick)).isEmpty)
+        let sent = sentTasks(hello(b, credit: 4))
+        XCTAssertEqual(sent.filter { $0.0 == a }.count, 4)
+        XCTAssertEqual(sent.filter { $0.0 == b }.count, 4)
+        // Once open, the gate stays open: with b gone silent, a goes on alone.
+        now = 4
+        handle(.message(a, .heartbeat(Heartbeat())))
+        now = 8
+        handle(.tick)
+        XCTAssertEqual(machine.workerCounts[.simulator], 1)
+        let (_, batch) = sent.first { $0.0 == a }!
+        XCTAssertEqual(sentTasks(handle(.message(a, result(for: batch)))).map(\.0), [a])
+    }
+
     func testJobOffersReachTrainersNowAndLater() {
         _ = hello(t, kind: .trainer, credit: 0)
         let offer = JobOffer(experiment: "e", round: 1, roundId: 7, jobs: [1, 2])

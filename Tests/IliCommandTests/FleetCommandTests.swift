@@ -167,9 +167,9 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
         let endpoint = "tcp://127.0.0.1:\(freePort())"
         let workerKeys = { (name: String) in ["--key", self.path("keys/\(name).key"), "--server-key", self.path("keys/coordinator.pub")] }
         // Every worker first, then the coordinator once the Python worker has started (its
-        // imports take a while): a worker says hello until it is welcomed, so each joins as soon
-        // as the coordinator binds, and the whole experiment (a second or two) cannot finish
-        // before one of them is in.
+        // imports take a while); a worker says hello until it is welcomed. Joining soon is not
+        // enough (the experiment takes a second or two, and a CURVE handshake can lose that
+        // race), so the coordinator waits for all the simulators before the first task.
         var workers = [try start(["train-worker", "--connect", endpoint, "--registry", "sqlite:" + path("registry.db"), "--name", "trainer-1",
                                   "--poll", "0.5"] + workerKeys("trainer"), log: "trainer.log")]
         workers.append(try start(["simulate", "--connect", endpoint, "--simulator", "two_moons", "--name", "sim-a"] + workerKeys("sim-a"), log: "sim-a.log"))
@@ -202,8 +202,10 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
         } else {
             print("note: no Python with pyzmq and numpy (ILI_FLEET_PYTHON); the Python worker is left out")
         }
+        // Tasks wait for every simulator, so that round-robin gives each one some.
         let coordinator = try start(["run", config, "--bind", endpoint, "--local-workers", "0", "--key", path("keys/coordinator.key"),
-                                     "--allowed-keys", path("allowed"), "--batch-size", "20"], log: "coordinator.log")
+                                     "--allowed-keys", path("allowed"), "--batch-size", "20", "--wait-for-simulators", python == nil ? "2" : "3"],
+                                    log: "coordinator.log")
         let logs = ["coordinator.log", "sim-a.log", "sim-b.log", "python.log", "trainer.log", "stranger.log"]
         XCTAssertEqual(waitForExit(coordinator, seconds: 300, logs: logs), 0, log("coordinator.log"))
         try assertComplete(rounds: 2, perRound: 400)

@@ -15,6 +15,10 @@ public struct CoordinatorSettings: Sendable, Equatable {
     /// What a producer is told to wait before resending pairs that were not accepted.
     public var retryAfter: Double = 1
     public var limits = FleetLimits()
+    /// Tasks wait until this many simulators have joined (once: one that leaves later does
+    /// not stop dispatch), so that a fleet started together shares the first round instead
+    /// of the first worker in taking every batch.
+    public var simulatorsBeforeDispatch = 1
 
     public init() {}
 }

@@ -14,6 +14,7 @@ import ILIRounds
 ///   requeued.
 /// - Duplicates: results are matched by task id; a task delivered once is never
 ///   delivered again (a late result from a worker thought gone is dropped and counted).
+/// - Start: no task goes out before `simulatorsBeforeDispatch` simulators have joined.
 /// - Bad messages are answered with an error and counted; none stops the machine.
 public struct CoordinatorStateMachine: Sendable {
     public enum Event: Sendable {
@@ -98,6 +99,9 @@ public struct CoordinatorStateMachine: Sendable {
     /// Simulators in the order they joined, for round-robin dispatch.
     private var simulatorOrder: [PeerID] = []
     private var nextSimulator = 0
+    /// The simulators that have said hello since the start; dispatch waits for enough of them.
+    private var simulatorsSeen: Set<PeerID> = []
+    public var simulatorsJoined: Int { simulatorsSeen.count }
     private var batches: [String: Batch] = [:]
     private var nextBatch = 0
     private var run: SimulationRun?
@@ -235,7 +239,10 @@ public struct CoordinatorStateMachine: Sendable {
         let credit = hello.kind == .simulator ? max(1, min(hello.credit, settings.maxCredit)) : 0
         let summary = WorkerSummary(peer: peer, name: hello.worker, kind: hello.kind, capabilities: hello.capabilities)
         workers[peer] = Worker(summary: summary, credit: credit, lastHeard: now, lastSent: now)
-        if hello.kind == .simulator { simulatorOrder.append(peer) }
+        if hello.kind == .simulator {
+            simulatorOrder.append(peer)
+            simulatorsSeen.insert(peer)
+        }
         actions.append(.workerJoined(summary))
         send(.welcome(Welcome(experiment: experiment.name, thetaDim: experiment.thetaDim, xShape: experiment.xShape,
                               heartbeatMs: Int(settings.heartbeatInterval * 1000), timeoutMs: Int(settings.workerTimeout * 1000),
@@ -377,7 +384,7 @@ public struct CoordinatorStateMachine: Sendable {
     // MARK: Dispatch
 
     private mutating func dispatch(now: Double, into actions: inout [Action]) {
-        guard dispatching, let run, !simulatorOrder.isEmpty else { return }
+        guard dispatching, let run, !simulatorOrder.isEmpty, simulatorsJoined >= settings.simulatorsBeforeDispatch else { return }
         while (retry.count - retryHead) + (pending.count - pendingHead) > 0 {
             guard let peer = nextFreeSimulator() else { return }
             var ids: [String] = []

@@ -205,7 +205,8 @@ public final class FleetCoordinator: @unchecked Sendable {
             outstandingSnapshot = generation == runGeneration ? machine.outstandingCount : outstandingSnapshot
             if case .tick = event {
                 statusSnapshot = FleetStatus(workers: machine.workerCounts, inFlightTasks: machine.inFlightTaskCount,
-                                             outstandingTasks: machine.outstandingCount, committed: committedTotal, counters: machine.counters)
+                                             outstandingTasks: machine.outstandingCount, committed: committedTotal, counters: machine.counters,
+                                             simulatorsJoined: machine.simulatorsJoined)
             }
             if !delivered.isEmpty || !acks.isEmpty || !reports.isEmpty || isSettledLocked { condition.broadcast() }
         }

@@ -24,4 +24,6 @@ public struct FleetStatus: Sendable, Equatable {
     /// Outcomes committed since the coordinator started.
     public var committed: Int
     public var counters: CoordinatorStateMachine.Counters
+    /// Simulators that have joined since the start (dispatch may wait for enough of them).
+    public var simulatorsJoined = 0
 }
