@@ -72,11 +72,7 @@ public enum FileTrainer {
             experiment: experiment, configuration: run.text, sampler: inference.sampler, ratio: inference.ratio,
             validSimulations: data.count, invalidSimulations: data.droppedRows)
         try archive.write(to: run.outputDirectory, replacing: replacing)
-        if let searchRecords {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(searchRecords).write(to: URL(fileURLWithPath: run.outputDirectory).appendingPathComponent(searchFileName))
-        }
+        if let searchRecords { try HyperparameterSearch.write(searchRecords, toDirectory: run.outputDirectory) }
         return Outcome(archive: archive, members: trained.members, weights: trained.weights, simulations: data.count,
                        droppedRows: data.droppedRows, directory: run.outputDirectory, search: searchRecords)
     }

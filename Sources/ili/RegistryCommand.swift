@@ -21,7 +21,7 @@ struct RegistryCommand: ParsableCommand {
             """,
         subcommands: [
             RegistryInit.self, RegistryExperiments.self, RegistryRounds.self, RegistryModels.self,
-            RegistryPosteriors.self, RegistryShow.self, RegistryLatest.self, RegistryExport.self, RegistryBench.self,
+            RegistryPosteriors.self, RegistryTrials.self, RegistryShow.self, RegistryLatest.self, RegistryExport.self, RegistryBench.self,
         ]
     )
 }

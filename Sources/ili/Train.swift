@@ -3,6 +3,7 @@ import Foundation
 import ILIInference
 import ILIRegistry
 import ILIRounds
+import ILIValidation
 
 /// `ili train CONFIG.yaml`: learns a posterior from simulation files.
 struct Train: ParsableCommand {
@@ -88,12 +89,18 @@ struct Train: ParsableCommand {
             try RegistryArchives.archive(registry, id: posterior.id).write(to: outcome.directory, replacing: true)
             print("recorded as posterior-\(posterior.id) of experiment \(name) in \(registry.url.redacted)")
         }
+        if let records = outcome.search {
+            // After the registry's rewrite of the directory, which knows only the posterior's files.
+            try HyperparameterSearch.write(records, toDirectory: outcome.directory)
+            try SearchPlot.plot(records, scoreLabel: run.method == .nre ? TrainingCurve.negatedLossLabel : TrainingCurve.logProbabilityLabel)
+                .write(to: URL(fileURLWithPath: outcome.directory).appendingPathComponent(SearchPlot.fileName).path)
+        }
     }
 
     /// The search's trials, best final score first: what each tried, how far it trained and
     /// whether it is in the ensemble.
     func printSearch(_ records: [HyperparameterSearch.TrialRecord], scoreName: String, sign: Double) {
-        print("search: \(records.count) trials, \(records.filter { $0.member != nil }.count) kept (\(FileTrainer.searchFileName) lists them)")
+        print("search: \(records.count) trials, \(records.filter { $0.member != nil }.count) kept (\(FileTrainer.searchFileName) lists them, \(SearchPlot.fileName) plots them)")
         let order = records.sorted { $0.finalScore != $1.finalScore ? $0.finalScore > $1.finalScore : $0.index < $1.index }
         for r in order {
             let fate = r.member.map { "member \($0)" } ?? r.stoppedAfterRung.map { "stopped after rung \($0)" } ?? "not kept"

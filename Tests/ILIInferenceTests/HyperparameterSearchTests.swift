@@ -133,4 +133,29 @@ final class HyperparameterSearchTests: XCTestCase {
         let again = try search(threads: 1)
         XCTAssertEqual(again.records, result.records.map { var r = $0; r.seconds = again.records[$0.index].seconds; return r })
     }
+
+    /// The decisions alone, fed by hand: a trial whose rung beats nothing keeps its earlier
+    /// network and score, and the last survivor trains until it converges.
+    func testSuccessiveHalvingDecidesFromScoresAlone() {
+        let records = (0..<4).map { HyperparameterSearch.TrialRecord(index: $0, choices: [], scores: [], epochs: 0, seconds: 0) }
+        var halving = SuccessiveHalving(trials: records, maxEpochs: [nil, nil, nil, 3], keep: 1, rungEpochs: 2, reduction: 2)
+        func result(_ score: Double, epochs: Int = 2, converged: Bool = false) -> SuccessiveHalving.Result {
+            .init(score: score, epochs: epochs, seconds: 0.1, converged: converged)
+        }
+        XCTAssertEqual(halving.next, .init(index: 0, trials: [0, 1, 2, 3], epochs: 2))
+        halving.trained([0: result(1), 1: result(4), 2: result(3), 3: result(2)])
+        XCTAssertEqual(halving.next, .init(index: 1, trials: [1, 2], epochs: 4))
+        halving.trained([1: result(5, epochs: 4), 2: result(2.5, epochs: 4)])
+        XCTAssertEqual(halving.records[2].scores, [3, 3], "a rung that beat nothing keeps the earlier score")
+        XCTAssertEqual(halving.networkRung[2], 0, "and the earlier network")
+        XCTAssertEqual(halving.networkRung[1], 1)
+        XCTAssertEqual(halving.next, .init(index: 2, trials: [1], epochs: nil))
+        halving.trained([1: result(6, epochs: 7, converged: true)])
+        XCTAssertNil(halving.next)
+        XCTAssertEqual(halving.kept, [1])
+        XCTAssertEqual(halving.records.map(\.member), [nil, 0, nil, nil])
+        XCTAssertEqual(halving.records.map(\.stoppedAfterRung), [0, nil, 1, 0])
+        XCTAssertEqual(halving.records[1].epochs, 13)
+        XCTAssertEqual(halving.weights, [1])
+    }
 }

@@ -123,7 +123,7 @@ public struct InferenceSpecification {
     /// search has no fixed members: `searchTrials` gives its trials.
     public func memberEstimators(thetaDimension: Int, xDimension: Int) throws -> [MemberEstimator] {
         if let search {
-            throw search.spaceNode.error(.invalidValue, "this command trains fixed estimators; `ili train` runs searches (`ili run` searching is planned)")
+            throw search.spaceNode.error(.invalidValue, "this command trains fixed estimators, not a search (`ili train` and `ili run` run searches)")
         }
         var members: [MemberEstimator] = []
         for entry in estimators {

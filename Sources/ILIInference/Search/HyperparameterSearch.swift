@@ -1,15 +1,11 @@
 import Foundation
 import ILITensor
 
-/// Trains the trials of a search by successive halving and keeps the best as an ensemble.
-///
-/// Every trial trains `rungEpochs` epochs; the best 1/`reduction` of them by validation
-/// log-probability (never fewer than `keep`) continue from where they stopped for
-/// `reduction` times as many epochs, and so on until `keep` are left, which train until
-/// their validation score stops improving. Trials that converge early simply stop. All
-/// trials share one split of the data (the one an ensemble of `trials` members would use),
-/// so their scores compare like with like; which trials continue depends on those scores
-/// alone, so the same seed keeps the same trials at any thread count.
+/// Trains the trials of a search in this process by successive halving (`SuccessiveHalving`
+/// decides which go on) and keeps the best as an ensemble. All trials share one split of
+/// the data (the one an ensemble of `trials` members would use), so their scores compare
+/// like with like; which trials continue depends on those scores alone, so the same seed
+/// keeps the same trials at any thread count.
 public enum HyperparameterSearch {
     /// What became of one trial.
     public struct TrialRecord: Codable, Sendable, Equatable {
@@ -25,6 +21,17 @@ public enum HyperparameterSearch {
         public var stoppedAfterRung: Int?
 
         public var finalScore: Double { scores.last ?? -.infinity }
+
+        public init(index: Int, choices: [SearchTrial.Choice], scores: [Double], epochs: Int, seconds: Double,
+                    member: Int? = nil, stoppedAfterRung: Int? = nil) {
+            self.index = index
+            self.choices = choices
+            self.scores = scores
+            self.epochs = epochs
+            self.seconds = seconds
+            self.member = member
+            self.stoppedAfterRung = stoppedAfterRung
+        }
     }
 
     public struct Result {
@@ -39,66 +46,61 @@ public enum HyperparameterSearch {
                            ratio: RatioEstimationSettings = RatioEstimationSettings(), posteriorLoss: PosteriorLoss = .maximumLikelihood,
                            seed: UInt64, data: SimulationDataset, observer: (any TrainingObserver)? = nil) throws -> Result {
         precondition(!trials.isEmpty && trials.count == estimators.count, "one estimator per trial")
-        let n = trials.count
         func job(_ t: Int, epochs: Int?) -> EnsembleMemberJob {
-            var training = trials[t].training
-            if let epochs { training.maxEpochs = min(epochs, training.maxEpochs ?? .max) }
-            return EnsembleMemberJob(method: method, estimator: estimators[t], ratio: ratio, posteriorLoss: posteriorLoss,
-                                     training: training, seed: seed, member: t, memberCount: n)
+            trialJob(t, of: trials, estimators: estimators, method: method, ratio: ratio, posteriorLoss: posteriorLoss, seed: seed, epochs: epochs)
         }
         // Every trial is checked before any trains.
-        for t in 0..<n { try job(t, epochs: nil).validate(thetaDimension: data.theta.cols, xDimension: data.x.cols) }
+        for t in trials.indices { try job(t, epochs: nil).validate(thetaDimension: data.theta.cols, xDimension: data.x.cols) }
 
+        var halving = halving(for: trials, space: space)
         var latest: [Int: TrainedMember] = [:]
-        var records = trials.map { TrialRecord(index: $0.index, choices: $0.choices, scores: [], epochs: 0, seconds: 0) }
-        var finished = Set<Int>()   // converged, or at their own epoch limit
-        var alive = Array(0..<n)
-        var budget = space.rungEpochs
-        var rung = 0
-
-        /// Trains `indices` for at most `epochs` more epochs (nil: until they converge), each
-        /// continuing its latest network, side by side as an ensemble's members train.
-        func trainRung(_ indices: [Int], epochs: Int?) throws {
-            guard !indices.isEmpty else { return }
-            let trained = try EnsembleTraining.train(indices.map { job($0, epochs: epochs) }, data: data,
-                                                     startingFrom: latest.compactMapValues { $0.model }, observer: observer).members
-            for (k, t) in indices.enumerated() {
-                let member = trained[k]
-                records[t].epochs += member.summary.epochs
-                records[t].seconds += member.summary.seconds
-                if let previous = records[t].scores.last, member.summary.bestValidationScore < previous {
-                    // No epoch of this rung beat the network it started from: keep that one.
-                    records[t].scores.append(previous)
-                    finished.insert(t)
-                    continue
-                }
-                latest[t] = member
-                records[t].scores.append(member.summary.bestValidationScore)
-                let limit = trials[t].training.maxEpochs
-                if epochs == nil || member.summary.stoppedBecause == "converged" || (limit != nil && records[t].epochs >= limit!) {
-                    finished.insert(t)
-                }
+        while let rung = halving.next {
+            // The rung's trials side by side, as an ensemble's members train, each continuing
+            // its latest network.
+            var trained: [Int: TrainedMember] = [:]
+            if !rung.trials.isEmpty {
+                let members = try EnsembleTraining.train(rung.trials.map { job($0, epochs: rung.epochs) }, data: data,
+                                                         startingFrom: latest.compactMapValues { $0.model }, observer: observer).members
+                trained = Dictionary(uniqueKeysWithValues: zip(rung.trials, members))
             }
+            halving.trained(trained.mapValues {
+                SuccessiveHalving.Result(score: $0.summary.bestValidationScore, epochs: $0.summary.epochs, seconds: $0.summary.seconds,
+                                         converged: $0.summary.stoppedBecause == "converged")
+            })
+            for (t, member) in trained where halving.networkRung[t] == rung.index { latest[t] = member }
         }
-        /// Best first; ties to the earlier trial.
-        func ranked(_ indices: [Int]) -> [Int] {
-            indices.sorted { records[$0].finalScore != records[$1].finalScore ? records[$0].finalScore > records[$1].finalScore : $0 < $1 }
-        }
-
-        while alive.count > space.keep {
-            try trainRung(alive.filter { !finished.contains($0) }, epochs: budget)
-            let survivors = Array(ranked(alive).prefix(max(space.keep, (alive.count + space.reduction - 1) / space.reduction)))
-            for t in alive where !survivors.contains(t) { records[t].stoppedAfterRung = rung }
-            alive = survivors
-            budget = budget.multipliedReportingOverflow(by: space.reduction).partialValue
-            rung += 1
-        }
-        try trainRung(alive.filter { !finished.contains($0) }, epochs: nil)
-
-        let kept = ranked(alive)
-        for (place, t) in kept.enumerated() { records[t].member = place }
-        let members = kept.map { latest[$0]! }
-        let weights = DensityEnsemble.weights(fromValidationScores: kept.map { records[$0].finalScore })
+        let records = halving.records
+        let members = halving.kept.map { latest[$0]! }
+        let weights = halving.weights
         return Result(records: records, members: members, weights: weights)
+    }
+
+    /// Trial `t` trained for at most `epochs` more epochs (nil: its own limit), as member `t`
+    /// of an ensemble of every trial: the split and seed all trials share.
+    public static func trialJob(_ t: Int, of trials: [SearchTrial], estimators: [MemberEstimator], method: InferenceMethod,
+                                ratio: RatioEstimationSettings, posteriorLoss: PosteriorLoss, seed: UInt64, epochs: Int?) -> EnsembleMemberJob {
+        var training = trials[t].training
+        if let epochs { training.maxEpochs = min(epochs, training.maxEpochs ?? .max) }
+        return EnsembleMemberJob(method: method, estimator: estimators[t], ratio: ratio, posteriorLoss: posteriorLoss,
+                                 training: training, seed: seed, member: t, memberCount: trials.count)
+    }
+
+    /// Writes `records` as the directory's `search.json` (`FileTrainer.searchFileName`).
+    public static func write(_ records: [TrialRecord], toDirectory directory: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let url = URL(fileURLWithPath: directory).appendingPathComponent(FileTrainer.searchFileName)
+        do {
+            try encoder.encode(records).write(to: url, options: .atomic)
+        } catch {
+            throw PosteriorError(.badDirectory, "could not write \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// The decisions of a search over `trials`, before any trained.
+    public static func halving(for trials: [SearchTrial], space: SearchSpace) -> SuccessiveHalving {
+        SuccessiveHalving(trials: trials.map { TrialRecord(index: $0.index, choices: $0.choices, scores: [], epochs: 0, seconds: 0) },
+                          maxEpochs: trials.map(\.training.maxEpochs), keep: space.keep, rungEpochs: space.rungEpochs,
+                          reduction: space.reduction)
     }
 }

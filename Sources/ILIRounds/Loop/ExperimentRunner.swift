@@ -84,7 +84,12 @@ public final class ExperimentRunner {
         }
         // Estimator settings are checked now, not when the first round has simulated.
         let thetaDimension = try configuration.prior.makePrior(source: configuration.source).dimension
-        _ = try configuration.inference.memberEstimators(thetaDimension: thetaDimension, xDimension: backend.xCount)
+        if configuration.inference.search != nil {
+            _ = try configuration.inference.searchTrials(thetaDimension: thetaDimension, xDimension: backend.xCount,
+                                                         seed: Seeds.derive(configuration.seed, "search"), training: configuration.training)
+        } else {
+            _ = try configuration.inference.memberEstimators(thetaDimension: thetaDimension, xDimension: backend.xCount)
+        }
         if case .sqlite(let path) = try RegistryURL(configuration.registry) {
             try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
         }
@@ -377,36 +382,66 @@ public final class ExperimentRunner {
 
     // MARK: Training
 
+    /// The balanced loss's reference density is the prior in every round, truncated or not;
+    /// once any round's θs came from a posterior, the atomic loss (when chosen) corrects for it.
+    func posteriorLoss(for round: Round) throws -> PosteriorLoss {
+        let inference = configuration.inference
+        if inference.method == .npe, configuration.rounds.posteriorLoss == .atomic, configuration.rounds.strategy != .amortized,
+           try registry.rounds(experiment: experiment.name).contains(where: { $0.index <= round.index && $0.strategy != "prior" }) {
+            return .atomic(atoms: configuration.rounds.atoms, prior: configuration.prior)
+        }
+        return inference.posteriorLoss.posteriorLoss(prior: configuration.prior)
+    }
+
+    /// The seed of a round's training jobs (their split, and each member's weights).
+    func trainingSeed(_ round: Round) -> UInt64 { Seeds.derive(configuration.seed, "train", round.index) }
+
     /// One job per member: the configuration's estimators, seeded per round, trained on
     /// every round's training simulations so far.
     func memberJobs(for round: Round) throws -> [EnsembleMemberJob] {
         let inference = configuration.inference
         let estimators = try inference.memberEstimators(thetaDimension: experiment.thetaDimension, xDimension: experiment.xCount)
-        // The balanced loss's reference density is the prior in every round, truncated or not.
-        var loss = inference.posteriorLoss.posteriorLoss(prior: configuration.prior)
-        if inference.method == .npe, configuration.rounds.posteriorLoss == .atomic, configuration.rounds.strategy != .amortized,
-           try registry.rounds(experiment: experiment.name).contains(where: { $0.index <= round.index && $0.strategy != "prior" }) {
-            // Once any round's θs came from a posterior, the atomic loss corrects for it.
-            loss = .atomic(atoms: configuration.rounds.atoms, prior: configuration.prior)
-        }
-        return EnsembleTraining.jobs(method: inference.method, estimators: estimators, ratio: inference.ratio, posteriorLoss: loss,
-                                     training: configuration.training, seed: Seeds.derive(configuration.seed, "train", round.index))
+        return EnsembleTraining.jobs(method: inference.method, estimators: estimators, ratio: inference.ratio,
+                                     posteriorLoss: try posteriorLoss(for: round), training: configuration.training, seed: trainingSeed(round))
     }
+
+    /// `inference.search` for `round`: the same trials every round (drawn with the run's
+    /// seed), each round's search starting from fresh networks on all its data so far.
+    func roundSearch(for round: Round) throws -> RoundSearch? {
+        let inference = configuration.inference
+        guard let space = inference.search else { return nil }
+        let trials = try inference.searchTrials(thetaDimension: experiment.thetaDimension, xDimension: experiment.xCount,
+                                                seed: Seeds.derive(configuration.seed, "search"), training: configuration.training)
+        return RoundSearch(space: space, trials: trials.map(\.trial), estimators: trials.map(\.estimator), method: inference.method,
+                           ratio: inference.ratio, posteriorLoss: try posteriorLoss(for: round), seed: trainingSeed(round))
+    }
+
+    /// The search records of rounds searched in this process, for their round directories.
+    var searchRecords: [Int: [HyperparameterSearch.TrialRecord]] = [:]
 
     func train(_ round: Round) throws {
         if try registry.posteriors(round: round.id).isEmpty {
-            let previous = try previousNetworks(before: round)
-            for job in try memberJobs(for: round) {
-                let stored = StoredTrainingJob(job: job, continuesFrom: previous[job.member])
-                _ = try registry.enqueueTrainingJob(round: round.id, member: job.member, config: try ArchiveJSON.text(stored))
+            let versions: [ModelVersion], weights: [Double]
+            if let search = try roundSearch(for: round) {
+                let outcome = try search.run(round: round, registry: registry, observer: observer) {
+                    try training.complete(round: round, experiment: experiment.name, observer: observer, stop: stop)
+                }
+                (versions, weights) = (outcome.members, outcome.weights)
+                searchRecords[round.index] = outcome.records
+            } else {
+                let previous = try previousNetworks(before: round)
+                for job in try memberJobs(for: round) {
+                    let stored = StoredTrainingJob(job: job, continuesFrom: previous[job.member])
+                    _ = try registry.enqueueTrainingJob(round: round.id, member: job.member, config: try ArchiveJSON.text(stored))
+                }
+                let jobs = try training.complete(round: round, experiment: experiment.name, observer: observer, stop: stop)
+                versions = try jobs.sorted { $0.member < $1.member }.map { job -> ModelVersion in
+                    guard let id = job.modelVersion else { throw RoundFailure("training job \(job.id) is done without a model version") }
+                    return try registry.modelVersion(id: id)
+                }
+                let scores = try versions.map { try RegistryMapping.record(of: $0).summary.bestValidationScore }
+                weights = DensityEnsemble.weights(fromValidationScores: scores)
             }
-            let jobs = try training.complete(round: round, experiment: experiment.name, observer: observer, stop: stop)
-            let versions = try jobs.sorted { $0.member < $1.member }.map { job -> ModelVersion in
-                guard let id = job.modelVersion else { throw RoundFailure("training job \(job.id) is done without a model version") }
-                return try registry.modelVersion(id: id)
-            }
-            let scores = try versions.map { try RegistryMapping.record(of: $0).summary.bestValidationScore }
-            let weights = DensityEnsemble.weights(fromValidationScores: scores)
             let method = configuration.inference.method
             let settings = PosteriorSettings(sampler: method.usesMCMC ? configuration.inference.sampler : nil,
                                              ratio: method == .nre ? configuration.inference.ratio : nil)
@@ -414,6 +449,22 @@ public final class ExperimentRunner {
         } else {
             observer?.note("round \(round.index): its posterior is already registered")
         }
+    }
+
+    /// What a round's search did: remembered from training it here, or else (a resumed run)
+    /// replayed from the registry's finished jobs, training nothing.
+    func searchOutcome(_ round: Round) throws -> [HyperparameterSearch.TrialRecord]? {
+        if let records = searchRecords[round.index] { return records }
+        guard let search = try roundSearch(for: round) else { return nil }
+        let records = try search.run(round: round, registry: registry, observer: nil) {
+            let jobs = try registry.trainingJobs(round: round.id)
+            guard jobs.allSatisfy({ $0.status == .done }) else {
+                throw RoundFailure("round \(round.index) has a posterior but unfinished search jobs; its search cannot be replayed")
+            }
+            return jobs
+        }.records
+        searchRecords[round.index] = records
+        return records
     }
 
     /// The model version each member continues from in `round`: the previous round's
@@ -452,6 +503,11 @@ public final class ExperimentRunner {
         }
         let archive = try RegistryArchives.archive(registry, id: posterior.id)
         try archive.write(to: directory, replacing: true)
+        if let records = try searchOutcome(round) {
+            try HyperparameterSearch.write(records, toDirectory: directory)
+            try SearchPlot.plot(records, scoreLabel: configuration.inference.method == .nre ? TrainingCurve.negatedLossLabel : TrainingCurve.logProbabilityLabel)
+                .write(to: URL(fileURLWithPath: directory).appendingPathComponent(SearchPlot.fileName).path)
+        }
         let model = observingWarnings(try archive.makePosterior(source: "posterior \(posterior.id)"), round: round.index)
         try writeObservationSamples(model, posterior: posterior.id, round: round, directory: directory)
         guard configuration.validation.simulations > 0 else {
