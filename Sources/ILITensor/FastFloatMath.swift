@@ -53,12 +53,24 @@ public enum FastFloatMath {
         return scale * q + (scale - 1)
     }
 
-    /// tanh x = −m / (2 + m) with m = expm1(−2|x|), signed; saturates to ±1 past |x| = 9.
+    /// tanh x as x·P(x²)/Q(x²), P and Q of degree 4 (a rational fit to tanh on [0, 9],
+    /// weighted to its relative error, with P(0) = Q(0) = 1 so that tiny x come out as x);
+    /// ±1 from |x| = 9 on, where float's tanh is 1. Under 3 ulp everywhere (FastFloatMathTests)
+    /// in about a third of the operations of going through expm1: in a network 50 units
+    /// wide, tanh took as much time as half of the matrix products.
     @inlinable @inline(__always)
     public static func tanh(_ x: Float) -> Float {
         let a = Swift.min(Swift.abs(x), 9)
-        let m = expMinusOne(-2 * a)
-        let t = -m / (2 + m)
+        let s = a * a
+        var p = Float(2.066_042_5e-5).addingProduct(Float(1.341_866_9e-8), s)
+        p = Float(3.498_945_6e-3).addingProduct(p, s)
+        p = Float(0.133_839_38).addingProduct(p, s)
+        p = Float(1).addingProduct(p, s)
+        var q = Float(3.290_955_5e-4).addingProduct(Float(7.804_255_2e-7), s)
+        q = Float(2.589_001_5e-2).addingProduct(q, s)
+        q = Float(0.467_172_59).addingProduct(q, s)
+        q = Float(1).addingProduct(q, s)
+        let t = a >= 9 ? 1 : Swift.min(a * p / q, 1)
         return x < 0 ? -t : t
     }
 

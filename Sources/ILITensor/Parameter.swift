@@ -23,7 +23,10 @@ public final class Parameter<Scalar: TensorScalar> {
 
     public func zeroGradient() { gradient = nil }
 
-    /// Adds `g` to the gradient summed so far (or starts it).
+    /// Adds `g` to the gradient summed so far (or starts it). Inlinable so that a caller's
+    /// Float code adds with vector instructions: unspecialized, every element's `+=` went
+    /// through the protocol witness (6% of an NLE training run).
+    @inlinable
     public func accumulateGradient(_ g: Matrix<Scalar>) {
         if gradient == nil { gradient = g } else { gradient!.add(g) }
     }

@@ -157,6 +157,7 @@ public final class Tape<Scalar: TensorScalar> {
 
     /// Back-propagates from `loss`, seeding its gradient with ones (so a non-scalar
     /// loss back-propagates its sum), then adds each read parameter's gradient to it.
+    @inlinable
     public func backward(from loss: Variable<Scalar>) {
         for (parameter, g) in parameterGradients(from: loss) { parameter.accumulateGradient(g) }
     }
