@@ -12,6 +12,9 @@
 #   Benchmarks/sbibm/run.sh [--tasks lotka_volterra,sir] [--budgets 1000,10000] [--obs 1,2,3]
 #                           [--seeds 1] [--methods npe|npe,nle,nre] [--threads N]
 #                           [--skip-ili] [--skip-sbi] [--keep]
+# Methods npe-default (no estimators named: ili's default set, two NSFs) and npe-search
+# (inference.search: 6 trials over maf/nsf, 50/64 hidden units and learning rates 5e-4/1e-3,
+# the best 2 kept) run on ili's side only, against sbi's npe rows.
 # --threads gives both sides N threads (ili: ILI_THREADS; sbi: torch.set_num_threads);
 # default 1. ili's times include process start-up and loading (ili train / ili sample);
 # sbi's are measured inside Python around train() and sample(). Exits 1 if a step failed.
@@ -46,7 +49,7 @@ for t in "${task_list[@]}"; do
     case "$t" in lotka_volterra|sir) ;; *) echo "unknown task $t (lotka_volterra, sir)" >&2; exit 2 ;; esac
 done
 for m in "${method_list[@]}"; do
-    case "$m" in npe|nle|nre) ;; *) echo "unknown method $m (npe, nle, nre)" >&2; exit 2 ;; esac
+    case "$m" in npe|nle|nre|npe-default|npe-search) ;; *) echo "unknown method $m (npe, nle, nre, npe-default, npe-search)" >&2; exit 2 ;; esac
 done
 for k in "${obs_list[@]}"; do
     case "$k" in [1-9]|10) ;; *) echo "unknown observation $k (1 to 10)" >&2; exit 2 ;; esac
@@ -88,23 +91,32 @@ prior_yaml() {
 }
 
 run_ili() {
-    local dir="$work/$task-$budget-$seed/ili-$m" estimator variant="" sampler=""
+    local dir="$work/$task-$budget-$seed/ili-$m" members="" variant="" sampler=""
     mkdir -p "$dir"
     case "$m" in
-        npe|nle) estimator="{model: maf, hidden_features: 50, num_transforms: 5}" ;;
-        nre) estimator="{model: resnet, hidden_features: 50}"; variant="
+        npe|nle) members="
+  estimators:
+    - {model: maf, hidden_features: 50, num_transforms: 5}" ;;
+        nre) members="
+  estimators:
+    - {model: resnet, hidden_features: 50}"; variant="
   variant: b" ;;
+        npe-default) ;;
+        npe-search) members="
+  search:
+    trials: 6
+    keep: 2
+    rung_epochs: 10
+    space: {model: [maf, nsf], hidden_features: [50, 64], learning_rate: [5e-4, 1e-3]}" ;;
     esac
-    [ "$m" = npe ] || sampler="
-  sampler: {method: slice, chains: 20, warmup: 200, thin: 1}"
+    case "$m" in nle|nre) sampler="
+  sampler: {method: slice, chains: 20, warmup: 200, thin: 1}" ;; esac
     cat >"$dir/run.yaml" <<YAML
 prior:
   $(prior_yaml "$task")
 data: {theta: $data/theta.npy, x: $data/x.npy}
 inference:
-  method: $m$variant
-  estimators:
-    - $estimator$sampler
+  method: ${m%%-*}$variant$members$sampler
 train: {batch_size: 200, learning_rate: 0.0005, validation_fraction: 0.1, stop_after_epochs: 20}
 seed: $seed
 out: posterior
@@ -170,7 +182,8 @@ for task in "${task_list[@]}"; do
                 --sbibm-files "$files/$task" --observation-numbers "$obs" >"$data/task-data.txt"
             for m in "${method_list[@]}"; do
                 [ "$skip_ili" = 1 ] || run_ili
-                [ "$skip_sbi" = 1 ] || run_sbi
+                # sbi has no search and no ensemble default: those rows compare with its npe.
+                [ "$skip_sbi" = 1 ] || [ "$m" != "${m%%-*}" ] || run_sbi
             done
         done
     done

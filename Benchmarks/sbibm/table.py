@@ -11,7 +11,7 @@ errors = [r for r in rows if "error" in r]
 rows = [r for r in rows if "error" not in r]
 
 c2st_head = "C2ST obs " + "/".join(observations)
-head = "%-14s | %6s | %-6s | %-4s | %5s | %9s | %6s | %12s | %-*s | %9s | %8s" % (
+head = "%-14s | %6s | %-11s | %-4s | %5s | %9s | %6s | %12s | %-*s | %9s | %8s" % (
     "task", "budget", "method", "side", "seeds", "train (s)", "epochs", "sample (s)",
     max(len(c2st_head), 6 * len(observations)), c2st_head, "mean C2ST", "time sbi/ili")
 print(head)
@@ -36,7 +36,7 @@ for task, budget, method in keys:
         sample = mean(mean(r["sample_seconds"]) for r in rs)
         c2st = [mean(r["c2st"][k] for r in rs) for k in range(len(observations))]
         ratio = "%.1fx" % (train["sbi"] / train["ili"]) if impl == "sbi" and "ili" in train else ""
-        print("%-14s | %6d | %-6s | %-4s | %5d | %9.1f | %6.0f | %12.2f | %-*s | %9.3f | %8s" % (
+        print("%-14s | %6d | %-11s | %-4s | %5d | %9.1f | %6.0f | %12.2f | %-*s | %9.3f | %8s" % (
             task, budget, method, impl, len(rs), train[impl], epochs, sample,
             max(len(c2st_head), 6 * len(observations)), " / ".join("%.3f" % c for c in c2st), mean(c2st), ratio))
 for e in errors:
