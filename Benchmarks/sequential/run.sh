@@ -10,13 +10,18 @@
 # sequential rounds must beat. With --active, also ili's active NPE against sequential NPE
 # with the same two-member ensemble (two MAFs), to see when choosing θ by the members'
 # disagreement helps.
+# --estimators sets ili's estimators for its sequential runs and the single-round
+# baseline (default: one MAF, sbi's default); e.g. --estimators "[{model: nsf, repeats: 2}]"
+# for ili's own default set.
 #   Benchmarks/sequential/run.sh [--seeds 1,2,3] [--obs 1,2] [--rounds 10] [--per-round 1000]
-#                                [--methods snpe,snle] [--threads 2] [--skip-sbi] [--active] [--keep DIR]
+#                                [--methods snpe,snle] [--threads 2] [--skip-sbi] [--active]
+#                                [--estimators YAML] [--keep DIR]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source Benchmarks/lib/venv.sh
 
 seeds=1,2,3 observations=1,2 rounds=10 per_round=1000 methods=snpe,snle threads=2 skip_sbi=0 active=0 keep=""
+estimators="[{model: maf}]"
 while [ $# -gt 0 ]; do
     case "$1" in
         --seeds) seeds="$2"; shift 2 ;;
@@ -27,6 +32,7 @@ while [ $# -gt 0 ]; do
         --threads) threads="$2"; shift 2 ;;
         --skip-sbi) skip_sbi=1; shift ;;
         --active) active=1; shift ;;
+        --estimators) estimators="$2"; shift 2 ;;
         --keep) keep="$2"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -48,15 +54,14 @@ c2st() { "$bench" c2st --reference "$1" --candidate "$2" | python3 -c 'import js
 
 # ili run for one configuration; prints "seconds registry_seconds" and leaves samples_xo.npy.
 ili_run() {
-    local dir="$1" strategy="$2" method="$3" count="$4" per="$5" seed="$6" obs="$7" estimators="${8:-}"
-    [ -n "$estimators" ] || estimators="[{model: maf}]"
+    local dir="$1" strategy="$2" method="$3" count="$4" per="$5" seed="$6" obs="$7" members="${8:-$estimators}"
     mkdir -p "$dir"
     cat >"$dir/config.yaml" <<YAML
 experiment: bench
 simulator: two_moons
 inference:
   method: $method
-  estimators: $estimators
+  estimators: $members
 rounds: {strategy: $strategy, count: $count, simulations_per_round: $per}
 observation: $obs
 validation: {simulations: 0}
