@@ -19,10 +19,6 @@ public enum FileTrainer {
     /// The file in the posterior directory that lists a search's trials.
     public static let searchFileName = "search.json"
 
-    /// The seed a search's random trials are drawn with: the run's, so one seed fixes the
-    /// trials, the split and the initial weights.
-    static func searchSeed(_ seed: UInt64) -> UInt64 { seed ^ 0x5345_4152_4348 }
-
     /// The data, checked against the prior and the destination, with the warnings worth
     /// printing before training starts. Throws before any work when the run cannot succeed.
     public static func prepare(_ run: TrainConfiguration, replacing: Bool) throws -> (data: SimulationDataset, warnings: [String]) {
@@ -37,7 +33,7 @@ public enum FileTrainer {
         // Building the estimators checks every key that depends on x's width.
         if run.inference.search != nil {
             _ = try run.inference.searchTrials(thetaDimension: data.theta.cols, xDimension: data.x.cols,
-                                               seed: searchSeed(run.seed), training: run.training)
+                                               seed: HyperparameterSearch.trialSeed(runSeed: run.seed), training: run.training)
         } else {
             _ = try run.inference.memberEstimators(thetaDimension: data.theta.cols, xDimension: data.x.cols)
         }
@@ -54,7 +50,7 @@ public enum FileTrainer {
         var searchRecords: [HyperparameterSearch.TrialRecord]?
         if let space = inference.search {
             let trials = try inference.searchTrials(thetaDimension: data.theta.cols, xDimension: data.x.cols,
-                                                    seed: searchSeed(run.seed), training: run.training)
+                                                    seed: HyperparameterSearch.trialSeed(runSeed: run.seed), training: run.training)
             let result = try HyperparameterSearch.run(trials.map(\.trial), space: space, estimators: trials.map(\.estimator),
                                                       method: inference.method, ratio: inference.ratio, posteriorLoss: posteriorLoss,
                                                       seed: run.seed, data: data, observer: observer)

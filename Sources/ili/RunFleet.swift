@@ -35,8 +35,10 @@ final class FleetSetup {
 
     init(_ options: RunFleetOptions, configuration: ExperimentConfiguration, display: TerminalDisplay) throws {
         guard options.localWorkers >= 0 else { throw ValidationError("--local-workers must be 0 or more") }
-        guard options.batchSize >= 1, options.taskTimeout > 0, options.heartbeat > 0, options.waitForSimulators >= 1 else {
-            throw ValidationError("--batch-size, --task-timeout, --heartbeat and --wait-for-simulators must be positive")
+        for (flag, value) in [("--batch-size", Double(options.batchSize)), ("--task-timeout", options.taskTimeout),
+                              ("--heartbeat", options.heartbeat), ("--wait-for-simulators", Double(options.waitForSimulators))]
+        where !(value > 0) {
+            throw ValidationError("\(flag) must be positive, not \(String(format: "%g", value))")
         }
         var security: CurveServerSecurity?
         switch (options.key, options.allowedKeys) {

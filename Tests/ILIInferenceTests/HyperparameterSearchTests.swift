@@ -157,5 +157,15 @@ final class HyperparameterSearchTests: XCTestCase {
         XCTAssertEqual(halving.records.map(\.stoppedAfterRung), [0, nil, 1, 0])
         XCTAssertEqual(halving.records[1].epochs, 13)
         XCTAssertEqual(halving.weights, [1])
+
+        // A trial's max_epochs counts over all its rungs: the last one trains what is left.
+        var limited = SuccessiveHalving(trials: Array(records.prefix(2)), maxEpochs: [5, 5], keep: 1, rungEpochs: 2, reduction: 2)
+        let first = limited.next!
+        XCTAssertEqual(limited.epochs(for: 0, in: first), 2)
+        limited.trained([0: result(1), 1: result(2)])
+        let last = limited.next!
+        XCTAssertNil(last.epochs)
+        XCTAssertEqual(limited.epochs(for: 1, in: last), 3, "5 in all, 2 of them in rung 0")
+        XCTAssertNil(halving.epochs(for: 0, in: .init(index: 0, trials: [0], epochs: nil)), "no limit: until it converges")
     }
 }

@@ -38,6 +38,20 @@ final class RoundSearchTests: RoundsTestCase {
         let expected = try keptWeights(whole.registry)
         XCTAssertEqual(expected.count, 2)
         let expectedRecords = try XCTUnwrap(whole.searchRecords[0])
+        // Each kept trial's network is the one from its best rung: a later rung that beat
+        // nothing it had keeps the earlier network.
+        let wholeRound = try XCTUnwrap(try whole.registry.rounds(experiment: "moons").first)
+        var best: [Int: (score: Double, version: ModelVersionID)] = [:]
+        for job in try whole.registry.trainingJobs(round: wholeRound.id) {
+            let slot = try XCTUnwrap(try RegistryMapping.storedJob(job).search)
+            let version = try XCTUnwrap(job.modelVersion)
+            let score = try RegistryMapping.record(of: try whole.registry.modelVersion(id: version)).summary.bestValidationScore
+            if let previous = best[slot.trial], previous.score > score { continue }
+            best[slot.trial] = (score, version)
+        }
+        let keptInOrder = expectedRecords.filter { $0.member != nil }.sorted { $0.member! < $1.member! }.map(\.index)
+        let posterior = try XCTUnwrap(try whole.registry.posteriors(experiment: "moons").last)
+        XCTAssertEqual(posterior.members.map(\.modelVersion), keptInOrder.map { best[$0]!.version })
         whole.registry.close()
 
         // Stopped in rung 1 (rung 0 is 4 trials × 3 epochs).

@@ -36,6 +36,12 @@ final class FastFloatMathTests: XCTestCase {
         XCTAssertEqual(FastFloatMath.tanh(50), 1)
         XCTAssertEqual(FastFloatMath.tanh(-50), -1)
         XCTAssertEqual(FastFloatMath.tanh(0), 0)
+        XCTAssertEqual(FastFloatMath.tanh(-0.0).sign, .minus, "−0 keeps its sign")
+        XCTAssertEqual(FastFloatMath.tanh(.infinity), 1)
+        XCTAssertEqual(FastFloatMath.tanh(-.infinity), -1)
+        XCTAssertTrue(FastFloatMath.tanh(.nan).isNaN)
+        let tiny = Float.leastNonzeroMagnitude * 8
+        XCTAssertEqual(FastFloatMath.tanh(tiny), tiny, "a subnormal comes out as itself")
     }
 
     func testSigmoidStaysInTheUnitIntervalAndIsAccurate() {

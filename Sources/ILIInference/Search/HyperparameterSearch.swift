@@ -59,7 +59,7 @@ public enum HyperparameterSearch {
             // its latest network.
             var trained: [Int: TrainedMember] = [:]
             if !rung.trials.isEmpty {
-                let members = try EnsembleTraining.train(rung.trials.map { job($0, epochs: rung.epochs) }, data: data,
+                let members = try EnsembleTraining.train(rung.trials.map { job($0, epochs: halving.epochs(for: $0, in: rung)) }, data: data,
                                                          startingFrom: latest.compactMapValues { $0.model }, observer: observer).members
                 trained = Dictionary(uniqueKeysWithValues: zip(rung.trials, members))
             }
@@ -75,15 +75,20 @@ public enum HyperparameterSearch {
         return Result(records: records, members: members, weights: weights)
     }
 
-    /// Trial `t` trained for at most `epochs` more epochs (nil: its own limit), as member `t`
-    /// of an ensemble of every trial: the split and seed all trials share.
+    /// Trial `t` trained for at most `epochs` more epochs (nil: until it converges; see
+    /// `SuccessiveHalving.epochs(for:in:)`), as member `t` of an ensemble of every trial:
+    /// the split and seed all trials share.
     public static func trialJob(_ t: Int, of trials: [SearchTrial], estimators: [MemberEstimator], method: InferenceMethod,
                                 ratio: RatioEstimationSettings, posteriorLoss: PosteriorLoss, seed: UInt64, epochs: Int?) -> EnsembleMemberJob {
         var training = trials[t].training
-        if let epochs { training.maxEpochs = min(epochs, training.maxEpochs ?? .max) }
+        training.maxEpochs = epochs
         return EnsembleMemberJob(method: method, estimator: estimators[t], ratio: ratio, posteriorLoss: posteriorLoss,
                                  training: training, seed: seed, member: t, memberCount: trials.count)
     }
+
+    /// The seed a random search draws its trials with, from the run's seed: `ili train` and
+    /// `ili run` draw the same trials from the same configuration.
+    public static func trialSeed(runSeed: UInt64) -> UInt64 { runSeed ^ 0x5345_4152_4348 }
 
     /// Writes `records` as the directory's `search.json` (`FileTrainer.searchFileName`).
     public static func write(_ records: [TrialRecord], toDirectory directory: String) throws {

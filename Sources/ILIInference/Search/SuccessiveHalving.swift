@@ -72,6 +72,17 @@ public struct SuccessiveHalving: Sendable {
         return Rung(index: rung, trials: alive.filter { !finished.contains($0) }, epochs: alive.count > keep ? budget : nil)
     }
 
+    /// How many epochs `trial` trains in `rung`: the rung's budget, but never past the
+    /// trial's own `max_epochs` counted over all its rungs (nil: until it converges).
+    public func epochs(for trial: Int, in rung: Rung) -> Int? {
+        let left = maxEpochs[trial].map { Swift.max(1, $0 - records[trial].epochs) }
+        switch (rung.epochs, left) {
+        case (let budget?, let left?): return Swift.min(budget, left)
+        case (let budget?, nil): return budget
+        case (nil, let left): return left
+        }
+    }
+
     /// Reports the rung `next` named; every one of its trials needs a result.
     public mutating func trained(_ results: [Int: Result]) {
         guard let current = next else { preconditionFailure("the search is over") }

@@ -86,7 +86,7 @@ public final class ExperimentRunner {
         let thetaDimension = try configuration.prior.makePrior(source: configuration.source).dimension
         if configuration.inference.search != nil {
             _ = try configuration.inference.searchTrials(thetaDimension: thetaDimension, xDimension: backend.xCount,
-                                                         seed: Seeds.derive(configuration.seed, "search"), training: configuration.training)
+                                                         seed: HyperparameterSearch.trialSeed(runSeed: configuration.seed), training: configuration.training)
         } else {
             _ = try configuration.inference.memberEstimators(thetaDimension: thetaDimension, xDimension: backend.xCount)
         }
@@ -406,12 +406,13 @@ public final class ExperimentRunner {
     }
 
     /// `inference.search` for `round`: the same trials every round (drawn with the run's
-    /// seed), each round's search starting from fresh networks on all its data so far.
+    /// seed, as `ili train` draws them), each round's search starting from fresh networks
+    /// on all its data so far.
     func roundSearch(for round: Round) throws -> RoundSearch? {
         let inference = configuration.inference
         guard let space = inference.search else { return nil }
         let trials = try inference.searchTrials(thetaDimension: experiment.thetaDimension, xDimension: experiment.xCount,
-                                                seed: Seeds.derive(configuration.seed, "search"), training: configuration.training)
+                                                seed: HyperparameterSearch.trialSeed(runSeed: configuration.seed), training: configuration.training)
         return RoundSearch(space: space, trials: trials.map(\.trial), estimators: trials.map(\.estimator), method: inference.method,
                            ratio: inference.ratio, posteriorLoss: try posteriorLoss(for: round), seed: trainingSeed(round))
     }
@@ -456,12 +457,8 @@ public final class ExperimentRunner {
     func searchOutcome(_ round: Round) throws -> [HyperparameterSearch.TrialRecord]? {
         if let records = searchRecords[round.index] { return records }
         guard let search = try roundSearch(for: round) else { return nil }
-        let records = try search.run(round: round, registry: registry, observer: nil) {
-            let jobs = try registry.trainingJobs(round: round.id)
-            guard jobs.allSatisfy({ $0.status == .done }) else {
-                throw RoundFailure("round \(round.index) has a posterior but unfinished search jobs; its search cannot be replayed")
-            }
-            return jobs
+        let records = try search.run(round: round, registry: registry, observer: nil, replaying: true) {
+            try registry.trainingJobs(round: round.id)
         }.records
         searchRecords[round.index] = records
         return records

@@ -29,11 +29,13 @@ struct RoundSearch {
     }
 
     /// The registry member number of `trial`'s job in `rung`.
-    func slot(trial: Int, rung: Int) -> Int { rung * trials.count + trial }
+    func registryMember(trial: Int, rung: Int) -> Int { rung * trials.count + trial }
 
     /// Queues each rung's jobs, waits for `complete` (the round's training backend) to
     /// report every job of the round done, and feeds the scores to successive halving.
-    func run(round: Round, registry: Registry, observer: (any RunObserver)?,
+    /// With `replaying`, queues nothing: every job must already be done (a round whose
+    /// posterior is registered), and the decisions are made again from their scores.
+    func run(round: Round, registry: Registry, observer: (any RunObserver)?, replaying: Bool = false,
              complete: () throws -> [TrainingJob]) throws -> Outcome {
         var halving = HyperparameterSearch.halving(for: trials, space: space)
         var networks: [Int: ModelVersionID] = [:]   // each trial's kept network
@@ -41,22 +43,30 @@ struct RoundSearch {
             var results: [Int: SuccessiveHalving.Result] = [:]
             var produced: [Int: ModelVersionID] = [:]
             if !rung.trials.isEmpty {
+                var expected: [Int: StoredTrainingJob] = [:]
                 for t in rung.trials {
                     let job = HyperparameterSearch.trialJob(t, of: trials, estimators: estimators, method: method, ratio: ratio,
-                                                            posteriorLoss: posteriorLoss, seed: seed, epochs: rung.epochs)
+                                                            posteriorLoss: posteriorLoss, seed: seed, epochs: halving.epochs(for: t, in: rung))
                     let stored = StoredTrainingJob(job: job, continuesFrom: networks[t],
                                                    search: SearchSlot(trial: t, rung: rung.index, choices: trials[t].choices))
-                    _ = try registry.enqueueTrainingJob(round: round.id, member: slot(trial: t, rung: rung.index),
-                                                        config: try ArchiveJSON.text(stored))
+                    expected[t] = stored
+                    if !replaying {
+                        let queued = try registry.enqueueTrainingJob(round: round.id, member: registryMember(trial: t, rung: rung.index),
+                                                                     config: try ArchiveJSON.text(stored))
+                        try check(queued, against: stored, trial: t, rung: rung.index, round: round)
+                    }
                 }
-                observer?.note("round \(round.index): search rung \(rung.index): \(rung.trials.count) of \(trials.count) trials, "
-                               + (rung.epochs.map { "\($0) more epochs" } ?? "until their validation score stops improving"))
+                if !replaying {
+                    observer?.note("round \(round.index): search rung \(rung.index): \(rung.trials.count) of \(trials.count) trials, "
+                                   + (rung.epochs.map { "\($0) more epochs" } ?? "until their validation score stops improving"))
+                }
                 let jobs = Dictionary(try complete().map { ($0.member, $0) }, uniquingKeysWith: { first, _ in first })
                 for t in rung.trials {
-                    let member = slot(trial: t, rung: rung.index)
+                    let member = registryMember(trial: t, rung: rung.index)
                     guard let job = jobs[member], let version = job.modelVersion else {
-                        throw RoundFailure("round \(round.index): search trial \(t), rung \(rung.index) (job member \(member)) finished without a model version")
+                        throw RoundFailure("round \(round.index): search trial \(t), rung \(rung.index) (job member \(member)) has no finished model version")
                     }
+                    if replaying { try check(job, against: expected[t]!, trial: t, rung: rung.index, round: round) }
                     let summary = try RegistryMapping.record(of: try registry.modelVersion(id: version)).summary
                     results[t] = SuccessiveHalving.Result(score: summary.bestValidationScore, epochs: summary.epochs,
                                                           seconds: summary.seconds, converged: summary.stoppedBecause == "converged")
@@ -71,5 +81,17 @@ struct RoundSearch {
             return try registry.modelVersion(id: version)
         }
         return Outcome(records: halving.records, members: members, weights: halving.weights)
+    }
+
+    /// A job already in the registry for this trial and rung must be the one this search
+    /// would queue: otherwise the configuration (or how ili draws trials) changed since it
+    /// was queued, and its score would answer another question.
+    func check(_ job: TrainingJob, against stored: StoredTrainingJob, trial: Int, rung: Int, round: Round) throws {
+        guard try RegistryMapping.storedJob(job) == stored else {
+            throw RoundFailure("""
+                round \(round.index): search trial \(trial), rung \(rung) is already in the registry (job \(job.id)) with another \
+                configuration than this run would queue; the search space, training settings or ili changed since it was queued
+                """)
+        }
     }
 }
