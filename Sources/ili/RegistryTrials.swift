@@ -32,7 +32,7 @@ struct RegistryTrials: ParsableCommand {
         var slot: SearchSlot
         var summary: TrainingSummary?
         var member: Int?
-        var method: String?
+        var version: ModelVersion?
     }
 
     func run() throws {
@@ -49,7 +49,7 @@ struct RegistryTrials: ParsableCommand {
                 guard let slot = try RegistryMapping.storedJob(job).search else { continue }
                 let version = try job.modelVersion.map { try registry.modelVersion(id: $0) }
                 rows.append(Row(round: r, job: job, slot: slot, summary: try version.map { try RegistryMapping.record(of: $0).summary },
-                                member: job.modelVersion.flatMap { kept[$0] }, method: version?.method))
+                                member: job.modelVersion.flatMap { kept[$0] }, version: version))
             }
         }
         if let plot { try writePlot(rows, to: plot) }
@@ -96,8 +96,7 @@ struct RegistryTrials: ParsableCommand {
             if let member = row.member { record.member = member }
             records[row.slot.trial] = record
         }
-        let isNRE = roundRows.contains { $0.method?.uppercased().hasPrefix("NRE") == true }
-        try SearchPlot.plot(records.keys.sorted().map { records[$0]! },
-                            scoreLabel: isNRE ? TrainingCurve.negatedLossLabel : TrainingCurve.logProbabilityLabel).write(to: path)
+        let method = try roundRows.compactMap(\.version).first.map(RegistryMapping.method(of:)) ?? .npe
+        try SearchPlot.plot(records.keys.sorted().map { records[$0]! }, scoreLabel: SearchPlot.scoreLabel(for: method)).write(to: path)
     }
 }

@@ -91,9 +91,7 @@ struct Train: ParsableCommand {
         }
         if let records = outcome.search {
             // After the registry's rewrite of the directory, which knows only the posterior's files.
-            try HyperparameterSearch.write(records, toDirectory: outcome.directory)
-            try SearchPlot.plot(records, scoreLabel: run.method == .nre ? TrainingCurve.negatedLossLabel : TrainingCurve.logProbabilityLabel)
-                .write(to: URL(fileURLWithPath: outcome.directory).appendingPathComponent(SearchPlot.fileName).path)
+            try SearchPlot.writeFiles(records, method: run.method, toDirectory: outcome.directory)
         }
     }
 

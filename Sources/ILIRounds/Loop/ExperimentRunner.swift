@@ -501,9 +501,7 @@ public final class ExperimentRunner {
         let archive = try RegistryArchives.archive(registry, id: posterior.id)
         try archive.write(to: directory, replacing: true)
         if let records = try searchOutcome(round) {
-            try HyperparameterSearch.write(records, toDirectory: directory)
-            try SearchPlot.plot(records, scoreLabel: configuration.inference.method == .nre ? TrainingCurve.negatedLossLabel : TrainingCurve.logProbabilityLabel)
-                .write(to: URL(fileURLWithPath: directory).appendingPathComponent(SearchPlot.fileName).path)
+            try SearchPlot.writeFiles(records, method: configuration.inference.method, toDirectory: directory)
         }
         let model = observingWarnings(try archive.makePosterior(source: "posterior \(posterior.id)"), round: round.index)
         try writeObservationSamples(model, posterior: posterior.id, round: round, directory: directory)

@@ -13,6 +13,18 @@ public enum SearchPlot {
     /// The plot's name in a posterior or round directory, beside `search.json`.
     public static let fileName = "search.svg"
 
+    /// The score a method's searches compare, as the axis names it: NRE's negated loss, or
+    /// the held-out log-probability.
+    public static func scoreLabel(for method: InferenceMethod) -> String {
+        method == .nre ? TrainingCurve.negatedLossLabel : TrainingCurve.logProbabilityLabel
+    }
+
+    /// Writes a search's `search.json` and this plot of it into `directory`.
+    public static func writeFiles(_ records: [HyperparameterSearch.TrialRecord], method: InferenceMethod, toDirectory directory: String) throws {
+        try HyperparameterSearch.write(records, toDirectory: directory)
+        try plot(records, scoreLabel: scoreLabel(for: method)).write(to: URL(fileURLWithPath: directory).appendingPathComponent(fileName).path)
+    }
+
     /// The panels side by side, up to three a row. Trials whose score is not finite (a
     /// diverged network) sit on the bottom edge.
     public static func plot(_ records: [HyperparameterSearch.TrialRecord], scoreLabel: String = TrainingCurve.logProbabilityLabel) -> SVGWriter {
