@@ -49,6 +49,10 @@ final class RoundSearchTests: RoundsTestCase {
             if let previous = best[slot.trial], previous.score > score { continue }
             best[slot.trial] = (score, version)
         }
+        // Messages name a search job by its trial and rung, not its registry number.
+        let lastJob = try XCTUnwrap(try whole.registry.trainingJobs(round: wholeRound.id).last)
+        XCTAssertTrue(lastJob.trainedUnit.hasPrefix("search trial ") && lastJob.trainedUnit.hasSuffix(", rung 1"), lastJob.trainedUnit)
+        XCTAssertTrue(lastJob.trainedUnit.contains("model="), lastJob.trainedUnit)
         let keptInOrder = expectedRecords.filter { $0.member != nil }.sorted { $0.member! < $1.member! }.map(\.index)
         let posterior = try XCTUnwrap(try whole.registry.posteriors(experiment: "moons").last)
         XCTAssertEqual(posterior.members.map(\.modelVersion), keptInOrder.map { best[$0]!.version })

@@ -41,7 +41,7 @@ public final class FleetTrainingBackend: TrainingBackend {
         while true {
             jobs = try registry.trainingJobs(round: round.id)
             if let failed = jobs.first(where: { $0.status == .failed }) {
-                throw RoundFailure("training member \(failed.member) of round \(round.index) failed on \(failed.claimedBy ?? "a trainer"): \(failed.failure ?? "no reason given")")
+                throw RoundFailure("training \(failed.trainedUnit) of round \(round.index) failed on \(failed.claimedBy ?? "a trainer"): \(failed.failure ?? "no reason given")")
             }
             if jobs.allSatisfy({ $0.status == .done }) { return jobs }
             if stop.requested { throw TrainingCancelled(stop.why ?? "stopped") }

@@ -36,6 +36,15 @@ public struct StoredTrainingJob: Codable, Sendable, Equatable {
     }
 }
 
+extension TrainingJob {
+    /// What the job trains, as messages name it: `member 2`, or for a search
+    /// `search trial 3 (model=nsf learning_rate=1e-3), rung 1`.
+    public var trainedUnit: String {
+        guard let slot = try? RegistryMapping.storedJob(self).search else { return "member \(member)" }
+        return "search trial \(slot.trial) (\(slot.choices.map { "\($0.key)=\($0.value)" }.joined(separator: " "))), rung \(slot.rung)"
+    }
+}
+
 /// A search's training job: trial `trial` (its choices as written) in rung `rung`.
 public struct SearchSlot: Codable, Sendable, Equatable {
     public var trial: Int

@@ -45,7 +45,7 @@ public final class InProcessTrainingBackend: TrainingBackend {
             // (a job whose trainer died becomes claimable again when its heartbeat goes stale).
             let jobs = try registry.trainingJobs(round: round.id)
             if let failed = jobs.first(where: { $0.status == .failed }) {
-                throw RoundFailure("training member \(failed.member) of round \(round.index) failed: \(failed.failure ?? "no reason given")")
+                throw RoundFailure("training \(failed.trainedUnit) of round \(round.index) failed: \(failed.failure ?? "no reason given")")
             }
             if jobs.allSatisfy({ $0.status == .done }) { return jobs }
             if stop.requested { throw TrainingCancelled(stop.why ?? "stopped") }
