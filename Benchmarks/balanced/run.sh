@@ -22,6 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
+source Benchmarks/lib/timing.sh
 
 seeds=1,2,3 tasks=gaussian-linear,two-moons counts=1000,10000 methods=npe,bnpe threads=1 keep="" build=1
 while [ $# -gt 0 ]; do
@@ -58,8 +59,6 @@ results="$work/results.jsonl"
 failed=0
 load_before="$(uptime)"
 
-now() { date +%s.%N; }
-since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN{printf "%.3f", a-b}'; }
 fail() {  # task count seed method message
     python3 -c 'import json,sys;print(json.dumps({"task":sys.argv[1],"count":int(sys.argv[2]),"seed":int(sys.argv[3]),"method":sys.argv[4],"error":sys.argv[5]}))' \
         "$@" >>"$results"

@@ -22,6 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
 source Benchmarks/lib/venv.sh
+source Benchmarks/lib/timing.sh
 
 tasks=lotka_volterra,sir budgets=1000,10000 obs=1,2,3 seeds=1 methods=npe threads=1
 skip_ili=0 skip_sbi=0 keep=0
@@ -71,8 +72,6 @@ results="$work/results.jsonl"
 failed=0
 load_before="$(uptime)"
 
-now() { date +%s.%N; }
-since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN{printf "%.3f", a-b}'; }
 c2st() {  # reference candidate → C2ST, or "null"
     "$bench" c2st --reference "$1" --candidate "$2" 2>>"$work/c2st.err" \
         | python3 -c 'import json,sys;print("%.4f"%json.load(sys.stdin)["c2st"])' 2>/dev/null || echo null
