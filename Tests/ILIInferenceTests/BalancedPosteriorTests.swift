@@ -58,29 +58,8 @@ final class BalancedPosteriorTests: XCTestCase {
     func testLossGradientMatchesFiniteDifferences() throws {
         let (flow, theta, x, logPrior) = try smallFlow(rows: 10, seed: 2)
         let rows = Array(0..<10)
-        func value() -> Double {
-            let tape = Tape<Double>()
-            return withExtendedLifetime(tape) {
-                BalancedPosteriorLoss.loss(flow, theta: theta, x: x, logPrior: logPrior, rows: rows, strength: 30, tape: tape).value.scalar
-            }
-        }
-        let tape = Tape<Double>()
-        for p in flow.parameters { p.zeroGradient() }
-        let loss = BalancedPosteriorLoss.loss(flow, theta: theta, x: x, logPrior: logPrior, rows: rows, strength: 30, tape: tape)
-        tape.backward(from: loss)
-        var checked = 0
-        for p in flow.parameters {
-            for index in stride(from: 0, to: p.value.count, by: max(1, p.value.count / 4)) {
-                let saved = p.value.storage[index]
-                p.value.storage[index] = saved + 1e-6
-                let up = value()
-                p.value.storage[index] = saved - 1e-6
-                let down = value()
-                p.value.storage[index] = saved
-                let numeric = (up - down) / 2e-6
-                XCTAssertEqual(p.gradient?.storage[index] ?? 0, numeric, accuracy: 1e-6 + 1e-5 * abs(numeric), "gradient of \(p.name)[\(index)]")
-                checked += 1
-            }
+        let checked = assertGradientsMatchCentralDifferences(of: flow.parameters, perParameter: 4) { tape in
+            BalancedPosteriorLoss.loss(flow, theta: theta, x: x, logPrior: logPrior, rows: rows, strength: 30, tape: tape)
         }
         XCTAssertGreaterThan(checked, 20)
     }

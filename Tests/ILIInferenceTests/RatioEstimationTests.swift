@@ -68,27 +68,8 @@ final class RatioEstimationTests: XCTestCase {
             settings.classCount = 3
             settings.gamma = 2
             settings.balanceStrength = 3
-            func value() -> Double {
-                let tape = Tape<Double>()
-                return withExtendedLifetime(tape) { RatioLoss.loss(settings, classifier: classifier, theta: theta, x: x, tape: tape).value.scalar }
-            }
-            let tape = Tape<Double>()
-            // Reading the parameters onto the tape lets backward fill their gradients.
-            for p in classifier.parameters { p.zeroGradient() }
-            let loss = RatioLoss.loss(settings, classifier: classifier, theta: theta, x: x, tape: tape)
-            tape.backward(from: loss)
-            for p in classifier.parameters {
-                for index in stride(from: 0, to: p.value.count, by: max(1, p.value.count / 5)) {
-                    let saved = p.value.storage[index]
-                    p.value.storage[index] = saved + 1e-6
-                    let up = value()
-                    p.value.storage[index] = saved - 1e-6
-                    let down = value()
-                    p.value.storage[index] = saved
-                    let numeric = (up - down) / 2e-6
-                    XCTAssertEqual(p.gradient?.storage[index] ?? 0, numeric, accuracy: 1e-6 + 1e-5 * abs(numeric),
-                                   "NRE-\(variant.rawValue) gradient of \(p.name)[\(index)]")
-                }
+            assertGradientsMatchCentralDifferences(of: classifier.parameters, perParameter: 5, label: "NRE-\(variant.rawValue) ") { tape in
+                RatioLoss.loss(settings, classifier: classifier, theta: theta, x: x, tape: tape)
             }
         }
     }

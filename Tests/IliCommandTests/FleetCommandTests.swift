@@ -6,31 +6,7 @@ import XCTest
 /// The fleet through the real binary: `ili run --bind`, `ili simulate`, `ili train-worker`
 /// and a Python worker as separate processes on loopback, killed with SIGKILL where the
 /// issue asks. Every wait is bounded.
-final class FleetCommandTests: ScratchDirectoryTestCase {
-    var processes: [Process] = []
-
-    override func tearDownWithError() throws {
-        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try super.tearDownWithError()
-    }
-
-    /// Starts `ili` with `arguments`, its output going to `log` in the scratch directory.
-    @discardableResult
-    func start(_ arguments: [String], log: String, environment: [String: String] = [:]) throws -> Process {
-        let process = Process()
-        process.executableURL = BinaryRunner.productsDirectory.appendingPathComponent("ili")
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        _ = FileManager.default.createFile(atPath: path(log), contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path(log)))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        processes.append(process)
-        return process
-    }
-
+final class FleetCommandTests: ProcessTestCase {
     func startPython(_ script: String, log: String) throws -> Process? {
         let python = ProcessInfo.processInfo.environment["ILI_FLEET_PYTHON"] ?? "/usr/bin/env"
         let check = Process()
@@ -60,8 +36,6 @@ final class FleetCommandTests: ScratchDirectoryTestCase {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("ops/python").path
     }
-
-    func log(_ name: String) -> String { (try? String(contentsOfFile: path(name), encoding: .utf8)) ?? "" }
 
     /// Waits for `process` to exit, at most `seconds`; fails with the logs when it does not.
     func waitForExit(_ process: Process, seconds: Double, logs: [String]) -> Int32? {

@@ -6,14 +6,7 @@ import XCTest
 /// `inference.search` in `ili run`: each rung's trials are training jobs in the registry,
 /// trained in-process or by the fleet's trainer workers alike, and the round's posterior is
 /// the kept trials.
-final class RunSearchCommandTests: ScratchDirectoryTestCase {
-    var processes: [Process] = []
-
-    override func tearDownWithError() throws {
-        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        try super.tearDownWithError()
-    }
-
+final class RunSearchCommandTests: ProcessTestCase {
     /// Four trials on a 2-D Gaussian-linear task; the two with learning rate 1e-8 cannot
     /// learn (an untrained spline flow scores about the prior's log-probability, which the
     /// others beat within 4 epochs), so successive halving stops them after rung 0.
@@ -154,21 +147,4 @@ final class RunSearchCommandTests: ScratchDirectoryTestCase {
         }
         XCTAssertEqual(try keptWeights(fleet, "fleet"), try keptWeights(inProcess, "alone"))
     }
-
-    @discardableResult
-    func start(_ arguments: [String], log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = BinaryRunner.productsDirectory.appendingPathComponent("ili")
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        _ = FileManager.default.createFile(atPath: path(log), contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path(log)))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        processes.append(process)
-        return process
-    }
-
-    func log(_ name: String) -> String { (try? String(contentsOfFile: path(name), encoding: .utf8)) ?? "" }
 }
