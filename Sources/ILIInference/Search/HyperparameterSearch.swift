@@ -69,10 +69,7 @@ public enum HyperparameterSearch {
             })
             for (t, member) in trained where halving.networkRung[t] == rung.index { latest[t] = member }
         }
-        let records = halving.records
-        let members = halving.kept.map { latest[$0]! }
-        let weights = halving.weights
-        return Result(records: records, members: members, weights: weights)
+        return Result(records: halving.records, members: halving.kept.map { latest[$0]! }, weights: halving.weights)
     }
 
     /// Trial `t` trained for at most `epochs` more epochs (nil: until it converges; see

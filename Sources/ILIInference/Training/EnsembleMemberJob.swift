@@ -167,15 +167,13 @@ public struct EnsembleMemberJob: Codable, Sendable, Equatable {
                 scoreRows = .independent
                 score = logProb
             case .atomic(let atoms, let priorSpecification):
-                let prior = try priorSpecification.makePrior(source: "the atomic loss's prior")
-                let logPrior = prior.logProb(data.theta.converted(to: Double.self)).map(Float.init)
+                let logPrior = try Self.logPrior(of: data.theta, under: priorSpecification, for: "the atomic loss")
                 score = { tape, rows in
                     -AtomicPosteriorLoss.loss(estimator, theta: data.theta, x: data.x, logPrior: logPrior,
                                               rows: rows, atoms: atoms, tape: tape)
                 }
             case .balanced(let strength, let priorSpecification):
-                let prior = try priorSpecification.makePrior(source: "the balanced loss's prior")
-                let logPrior = prior.logProb(data.theta.converted(to: Double.self)).map(Float.init)
+                let logPrior = try Self.logPrior(of: data.theta, under: priorSpecification, for: "the balanced loss")
                 score = { tape, rows in
                     -BalancedPosteriorLoss.loss(estimator, theta: data.theta, x: data.x, logPrior: logPrior,
                                                 rows: rows, strength: strength, tape: tape)
@@ -218,6 +216,12 @@ extension EnsembleMemberJob {
         var planned = planned
         if planned.permutations == nil { planned.permutations = trained.permutations }
         return planned == trained
+    }
+
+    /// log p(θ) of every row under the prior a loss (`loss`, for its errors) compares with.
+    static func logPrior(of theta: Matrix<Float>, under specification: PriorSpecification, for loss: String) throws -> [Float] {
+        let prior = try specification.makePrior(source: "\(loss)'s prior")
+        return prior.logProb(theta.converted(to: Double.self)).map(Float.init)
     }
 }
 

@@ -457,9 +457,9 @@ public final class ExperimentRunner {
     func searchOutcome(_ round: Round) throws -> [HyperparameterSearch.TrialRecord]? {
         if let records = searchRecords[round.index] { return records }
         guard let search = try roundSearch(for: round) else { return nil }
-        let records = try search.run(round: round, registry: registry, observer: nil, replaying: true) {
-            try registry.trainingJobs(round: round.id)
-        }.records
+        // Every job is done: read them once for all the rungs.
+        let jobs = try registry.trainingJobs(round: round.id)
+        let records = try search.run(round: round, registry: registry, observer: nil, replaying: true) { jobs }.records
         searchRecords[round.index] = records
         return records
     }
