@@ -98,10 +98,13 @@ extension Matrix {
     public func sumEachRow() -> Matrix {
         Matrix(rows: rows, cols: 1) { out in
             storage.withUnsafeBufferPointer { a in
+                guard let base = a.baseAddress else { return }
                 for i in 0..<rows {
+                    // A row pointer, not `a[i * cols + j]`: the overflow check on that
+                    // index keeps LLVM from vectorizing the loop.
+                    let row = base + i &* cols
                     var s: Scalar = 0
-                    let o = i * cols
-                    for j in 0..<cols { s += a[o + j] }
+                    for j in 0..<cols { s += row[j] }
                     out[i] = s
                 }
             }
@@ -114,9 +117,12 @@ extension Matrix {
         var result = Matrix(rows: 1, cols: cols, repeating: 0)
         result.storage.withUnsafeMutableBufferPointer { out in
             storage.withUnsafeBufferPointer { a in
+                guard let base = a.baseAddress, let sums = out.baseAddress else { return }
+                // Row pointers, as in `sumEachRow`: an overflow-checked index made this a
+                // scalar load-add-store per element, a sixth of a MAF step on AMD cores.
                 for i in 0..<rows {
-                    let o = i * cols
-                    for j in 0..<cols { out[j] += a[o + j] }
+                    let row = base + i &* cols
+                    for j in 0..<cols { sums[j] += row[j] }
                 }
             }
         }

@@ -44,13 +44,16 @@ public enum RowParallelism {
     }
 
     /// Calls `body(i)` for every `i` in `0..<count` on up to `width` threads, the calling
-    /// thread among them, and returns when all calls have. Calls must touch disjoint state.
+    /// thread among them, and returns when all calls have. Calls must touch disjoint state,
+    /// and may run in any order on any of the threads (`RowThreadPool`'s, or Dispatch's
+    /// when the pool is already busy).
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         let threads = min(width, count)
         guard threads > 1 else {
             for i in 0..<count { body(i) }
             return
         }
+        if RowThreadPool.shared.run(count, threads: threads, body) { return }
         withoutActuallyEscaping(body) { body in
             let shared = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: threads) { t in
@@ -67,6 +70,9 @@ extension RowParallelism {
     ///
     /// Callers that cut work into fixed blocks (training chunks, network-term blocks) get the
     /// blocks' results in the same order at any width, which keeps their sums the same bits.
+    // Inlinable so callers get it specialized: generic, each call looked up the metadata
+    // of `[T?]` at run time, on the serial path of every training step.
+    @inlinable
     public static func map<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
         var results = [T?](repeating: nil, count: count)
         results.withUnsafeMutableBufferPointer { slots in

@@ -63,7 +63,7 @@ final class ThreadSettingTests: XCTestCase {
 }
 
 /// Per-index counters bumped from several threads; the lock guards `values`.
-private final class Counts: @unchecked Sendable {
+final class Counts: @unchecked Sendable {
     private let lock = NSLock()
     private var storage: [Int]
     init(_ count: Int) { storage = Array(repeating: 0, count: count) }
